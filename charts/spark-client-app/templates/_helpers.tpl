@@ -1,0 +1,296 @@
+{{/*
+Helpers of the spark-client-app chart. Every name is namespaced `spark-client-app.*`.
+Nothing here is random or reads the cluster: the same values always render the same objects.
+*/}}
+
+{{/*
+The app-name: nameOverride, else the release name. It prefixes every object name, so it is
+checked here, where every template reads it: a DNS-1035 label of at most 47 characters
+(Spark's limit for spark.kubernetes.executor.podNamePrefix). The longest suffix the chart adds is
+"-ui-ingress" (11), so no object name can exceed 58 characters and nothing needs truncating.
+*/}}
+{{- define "spark-client-app.appName" -}}
+{{- $name := .Values.nameOverride | default .Release.Name -}}
+{{- if gt (len $name) 47 -}}
+{{- fail (printf "app name %q has %d characters, the limit is 47 (Spark's executor pod name prefix): set nameOverride or use a shorter release name" $name (len $name)) -}}
+{{- end -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
+{{- fail (printf "app name %q is not a DNS-1035 label: use lowercase letters, digits and '-', start with a letter and end with a letter or digit (set nameOverride)" $name) -}}
+{{- end -}}
+{{- $name -}}
+{{- end -}}
+
+{{/* Chart name and version, for the helm.sh/chart label. */}}
+{{- define "spark-client-app.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Object names: <app>-<suffix>, at most 58 characters (see appName). */}}
+{{- define "spark-client-app.driverPodName" -}}
+{{- include "spark-client-app.appName" . }}-driver
+{{- end -}}
+{{- define "spark-client-app.driverServiceName" -}}
+{{- include "spark-client-app.appName" . }}-driver-svc
+{{- end -}}
+{{- define "spark-client-app.uiServiceName" -}}
+{{- include "spark-client-app.appName" . }}-ui-svc
+{{- end -}}
+{{- define "spark-client-app.ingressName" -}}
+{{- include "spark-client-app.appName" . }}-ui-ingress
+{{- end -}}
+{{- define "spark-client-app.configMapName" -}}
+{{- include "spark-client-app.appName" . }}-cm
+{{- end -}}
+
+{{/* The driver's ServiceAccount: created as <app>-driver, or given, or the namespace default. */}}
+{{- define "spark-client-app.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (printf "%s-driver" (include "spark-client-app.appName" .)) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Where the ConfigMap is mounted in the driver: SPARK_CONF_DIR. */}}
+{{- define "spark-client-app.confDir" -}}
+/etc/spark/conf
+{{- end -}}
+{{- define "spark-client-app.hadoopConfDir" -}}
+/etc/hadoop/conf
+{{- end -}}
+
+{{/* The Spark image, tag defaulting to the chart's appVersion. */}}
+{{- define "spark-client-app.image" -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion | toString) -}}
+{{- end -}}
+
+{{/*
+Labels of an object, as YAML. Call with (dict "ctx" $ "component" "driver").
+The chart's own labels win over commonLabels, so selectors cannot be broken from values.
+*/}}
+{{- define "spark-client-app.labels" -}}
+{{- $ctx := .ctx -}}
+{{- $own := dict
+  "helm.sh/chart" (include "spark-client-app.chart" $ctx)
+  "app.kubernetes.io/name" $ctx.Chart.Name
+  "app.kubernetes.io/instance" $ctx.Release.Name
+  "app.kubernetes.io/version" ($ctx.Chart.AppVersion | toString)
+  "app.kubernetes.io/managed-by" $ctx.Release.Service
+  "app.kubernetes.io/part-of" "spark"
+  "app.kubernetes.io/component" .component
+  "app-name" (include "spark-client-app.appName" $ctx)
+-}}
+{{- toYaml (merge $own (deepCopy ($ctx.Values.commonLabels | default dict))) -}}
+{{- end -}}
+
+{{/* The labels that select the driver pod, and only it. */}}
+{{- define "spark-client-app.driverSelectorLabels" -}}
+app-name: {{ include "spark-client-app.appName" . }}
+spark-role: driver
+{{- end -}}
+
+{{/* Annotations of an object: commonAnnotations plus the given extra dict. Call with (dict "ctx" $ "extra" $dict). */}}
+{{- define "spark-client-app.annotations" -}}
+{{- $all := merge (deepCopy (.extra | default dict)) (deepCopy (.ctx.Values.commonAnnotations | default dict)) -}}
+{{- if $all }}{{ toYaml $all }}{{ end -}}
+{{- end -}}
+
+{{/*
+A Spark memory string ("512m", "2g", "1024" = MiB) in MiB, rounded up.
+The schema admits only these forms.
+*/}}
+{{- define "spark-client-app.memoryMi" -}}
+{{- $s := lower (toString .) -}}
+{{- $digits := regexFind "^[0-9]+" $s -}}
+{{- $n := $digits | int64 -}}
+{{- $unit := trimSuffix "b" (trimPrefix $digits $s) -}}
+{{- if eq $unit "k" -}}{{ div (add $n 1023) 1024 }}
+{{- else if eq $unit "g" -}}{{ mul $n 1024 }}
+{{- else if eq $unit "t" -}}{{ mul $n 1048576 }}
+{{- else if eq $unit "p" -}}{{ mul $n 1073741824 }}
+{{- else -}}{{ $n }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+One spark-defaults.conf value as text. Numbers arrive from values as floats: whole ones print
+as integers (200, not 2e+02), others as they are (0.5).
+*/}}
+{{- define "spark-client-app.confValue" -}}
+{{- if kindIs "float64" . -}}
+{{- if eq (float64 (int64 .)) . }}{{ int64 . }}{{ else }}{{ . }}{{ end -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Affinity of a pod, as YAML (empty when there is none): the given affinity plus a required node
+affinity `<key> In <values>` built from the nodeAffinity shorthand.
+Call with (dict "role" "driver" "affinity" $aff "nodeAffinity" $na).
+*/}}
+{{- define "spark-client-app.affinity" -}}
+{{- $aff := deepCopy (.affinity | default dict) -}}
+{{- $na := .nodeAffinity | default dict -}}
+{{- if $na.values -}}
+{{- if hasKey $aff "nodeAffinity" -}}
+{{- fail (printf "%s.nodeAffinity.values and %s.affinity.nodeAffinity are both set: keep one of them" .role .role) -}}
+{{- end -}}
+{{- $expr := dict "key" ($na.key | default "type") "operator" "In" "values" $na.values -}}
+{{- $terms := list (dict "matchExpressions" (list $expr)) -}}
+{{- $_ := set $aff "nodeAffinity" (dict "requiredDuringSchedulingIgnoredDuringExecution" (dict "nodeSelectorTerms" $terms)) -}}
+{{- end -}}
+{{- if $aff }}{{ toYaml $aff }}{{ end -}}
+{{- end -}}
+
+{{/* Ingress path of the UI in path mode, also spark.ui.proxyBase. */}}
+{{- define "spark-client-app.uiPath" -}}
+{{- .Values.ui.ingress.path | default (printf "/%s" (include "spark-client-app.appName" .)) -}}
+{{- end -}}
+
+{{/* Host of the UI Ingress: <app>.<domain> in host mode, ui.ingress.host (maybe empty) in path mode. */}}
+{{- define "spark-client-app.uiHost" -}}
+{{- $ing := .Values.ui.ingress -}}
+{{- if eq $ing.mode "host" -}}
+{{- if not $ing.domain -}}
+{{- fail "ui.ingress.domain is required when ui.ingress.mode is host: the UI is served at <app>.<domain>" -}}
+{{- end -}}
+{{- printf "%s.%s" (include "spark-client-app.appName" .) $ing.domain -}}
+{{- else -}}
+{{- $ing.host -}}
+{{- end -}}
+{{- end -}}
+
+{{/* True (non-empty) when the UI is served under a path prefix through the Ingress. */}}
+{{- define "spark-client-app.uiPathMode" -}}
+{{- if and .Values.ui.ingress.enabled (eq .Values.ui.ingress.mode "path") }}true{{ end -}}
+{{- end -}}
+
+{{/* Strip the local:// scheme: in client mode the driver reads local files directly. */}}
+{{- define "spark-client-app.localPath" -}}
+{{- if hasPrefix "local://" . }}{{ trimPrefix "local://" . }}{{ else }}{{ . }}{{ end -}}
+{{- end -}}
+
+{{/*
+Every spark-defaults.conf entry, as a YAML map: the user's sparkConf plus the wiring.
+A sparkConf key that the wiring owns is an error naming what to set instead
+(files/wiring-keys.yaml is shared with the sparkhelm CLI).
+*/}}
+{{- define "spark-client-app.sparkConf" -}}
+{{- $v := .Values -}}
+{{- $app := include "spark-client-app.appName" . -}}
+{{- $wiring := .Files.Get "files/wiring-keys.yaml" | fromYaml -}}
+{{- $conf := dict -}}
+{{- range $key, $val := $v.sparkConf -}}
+{{- if hasKey $wiring $key -}}
+{{- fail (printf "sparkConf.%s is set by the chart (client-mode wiring): remove it and set %s instead" $key (get $wiring $key)) -}}
+{{- end -}}
+{{- $_ := set $conf $key (include "spark-client-app.confValue" $val) -}}
+{{- end -}}
+{{- $_ := set $conf "spark.master" "k8s://https://kubernetes.default.svc:443" -}}
+{{- $_ := set $conf "spark.submit.deployMode" "client" -}}
+{{- $_ := set $conf "spark.app.name" ($v.app.name | default $app) -}}
+{{- $_ := set $conf "spark.kubernetes.namespace" .Release.Namespace -}}
+{{- $_ := set $conf "spark.kubernetes.driver.pod.name" (include "spark-client-app.driverPodName" .) -}}
+{{- $_ := set $conf "spark.kubernetes.executor.podNamePrefix" $app -}}
+{{- $_ := set $conf "spark.kubernetes.executor.podTemplateFile" (printf "%s/executor-pod-template.yaml" (include "spark-client-app.confDir" .)) -}}
+{{- $_ := set $conf "spark.kubernetes.executor.podTemplateContainerName" "executor" -}}
+{{- $_ := set $conf "spark.kubernetes.container.image" (include "spark-client-app.image" .) -}}
+{{- $_ := set $conf "spark.kubernetes.container.image.pullPolicy" $v.image.pullPolicy -}}
+{{- with $v.image.pullSecrets }}{{ $_ := set $conf "spark.kubernetes.container.image.pullSecrets" (join "," .) }}{{ end -}}
+{{- $_ := set $conf "spark.driver.host" (printf "%s.%s.svc" (include "spark-client-app.driverServiceName" .) .Release.Namespace) -}}
+{{- $_ := set $conf "spark.driver.port" ($v.driver.port | int | toString) -}}
+{{- $_ := set $conf "spark.driver.blockManager.port" ($v.driver.blockManagerPort | int | toString) -}}
+{{- $_ := set $conf "spark.driver.memory" $v.driver.memory -}}
+{{- $_ := set $conf "spark.driver.cores" ($v.driver.cores | int | toString) -}}
+{{- $_ := set $conf "spark.executor.instances" ($v.executor.instances | int | toString) -}}
+{{- $_ := set $conf "spark.executor.cores" ($v.executor.cores | int | toString) -}}
+{{- $_ := set $conf "spark.executor.memory" $v.executor.memory -}}
+{{- with $v.executor.memoryOverhead }}{{ $_ := set $conf "spark.executor.memoryOverhead" . }}{{ end -}}
+{{- with $v.executor.requestCores }}{{ $_ := set $conf "spark.kubernetes.executor.request.cores" (toString .) }}{{ end -}}
+{{- with $v.executor.limitCores }}{{ $_ := set $conf "spark.kubernetes.executor.limit.cores" (toString .) }}{{ end -}}
+{{- if $v.dynamicAllocation.enabled -}}
+{{- $_ := set $conf "spark.dynamicAllocation.enabled" "true" -}}
+{{- $_ := set $conf "spark.dynamicAllocation.shuffleTracking.enabled" "true" -}}
+{{- $_ := set $conf "spark.dynamicAllocation.minExecutors" ($v.dynamicAllocation.minExecutors | int | toString) -}}
+{{- $_ := set $conf "spark.dynamicAllocation.maxExecutors" ($v.dynamicAllocation.maxExecutors | int | toString) -}}
+{{- $_ := set $conf "spark.dynamicAllocation.initialExecutors" ($v.executor.instances | int | toString) -}}
+{{- end -}}
+{{- $_ := set $conf "spark.ui.port" ($v.ui.port | int | toString) -}}
+{{- if include "spark-client-app.uiPathMode" . -}}
+{{- $_ := set $conf "spark.ui.proxyBase" (include "spark-client-app.uiPath" .) -}}
+{{- $redirect := $v.ui.ingress.proxyRedirectUri -}}
+{{- if not $redirect -}}
+{{- $host := include "spark-client-app.uiHost" . -}}
+{{- $redirect = ternary (printf "%s://%s" (ternary "https" "http" $v.ui.ingress.tls.enabled) $host) "/" (ne $host "") -}}
+{{- end -}}
+{{- $_ := set $conf "spark.ui.proxyRedirectUri" $redirect -}}
+{{- end -}}
+{{- with $v.app.jars }}{{ $_ := set $conf "spark.jars" (join "," .) }}{{ end -}}
+{{- with $v.app.files }}{{ $_ := set $conf "spark.files" (join "," .) }}{{ end -}}
+{{- with $v.app.pyFiles }}{{ $_ := set $conf "spark.submit.pyFiles" (join "," .) }}{{ end -}}
+{{- with $v.app.packages }}{{ $_ := set $conf "spark.jars.packages" (join "," .) }}{{ end -}}
+{{- with $v.app.repositories }}{{ $_ := set $conf "spark.jars.repositories" (join "," .) }}{{ end -}}
+{{- with $v.app.archives }}{{ $_ := set $conf "spark.archives" (join "," .) }}{{ end -}}
+{{- if and $v.app.packages (not (hasKey $conf "spark.jars.ivy")) -}}
+{{- $_ := set $conf "spark.jars.ivy" "/tmp/.ivy2" -}}
+{{- end -}}
+{{- toYaml $conf -}}
+{{- end -}}
+
+{{/* spark-defaults.conf text: one "key value" line per entry, sorted by key. */}}
+{{- define "spark-client-app.sparkDefaults" -}}
+# Generated by the spark-client-app chart from values; do not edit.
+{{- $conf := include "spark-client-app.sparkConf" . | fromYaml }}
+{{- range $key := keys $conf | sortAlpha }}
+{{ printf "%-48s %s" $key (get $conf $key) }}
+{{- end }}
+{{- end -}}
+
+{{/* Environment shared by the driver and the executor containers. */}}
+{{- define "spark-client-app.hadoopEnv" -}}
+{{- if .Values.hadoop.configMap -}}
+- name: HADOOP_CONF_DIR
+  value: {{ include "spark-client-app.hadoopConfDir" . }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The executor pod template (spark.kubernetes.executor.podTemplateFile), as YAML.
+Spark fills in the container's image, command, resources and ownerReference; the template carries
+what only Kubernetes knows: labels, scheduling, security and volumes.
+*/}}
+{{- define "spark-client-app.executorPodTemplate" -}}
+{{- $v := .Values -}}
+{{- $labels := merge (dict "spark-role" "executor") (include "spark-client-app.labels" (dict "ctx" . "component" "executor") | fromYaml) (deepCopy ($v.executor.labels | default dict)) -}}
+{{- $_ := unset $labels "helm.sh/chart" -}}
+{{- $_ := unset $labels "app.kubernetes.io/managed-by" -}}
+{{- $meta := dict "labels" $labels -}}
+{{- $ann := include "spark-client-app.annotations" (dict "ctx" . "extra" $v.executor.annotations) | fromYaml -}}
+{{- if $ann }}{{ $_ := set $meta "annotations" $ann }}{{ end -}}
+{{- $container := dict "name" "executor" "securityContext" $v.executor.securityContext -}}
+{{- $env := concat (include "spark-client-app.hadoopEnv" . | fromYamlArray) ($v.executor.env | default list) -}}
+{{- if $env }}{{ $_ := set $container "env" $env }}{{ end -}}
+{{- $mounts := $v.executor.volumeMounts | default list -}}
+{{- $volumes := $v.executor.volumes | default list -}}
+{{- if $v.hadoop.configMap -}}
+{{- $mounts = append $mounts (dict "name" "hadoop-conf" "mountPath" (include "spark-client-app.hadoopConfDir" .) "readOnly" true) -}}
+{{- $volumes = append $volumes (dict "name" "hadoop-conf" "configMap" (dict "name" $v.hadoop.configMap)) -}}
+{{- end -}}
+{{- if $mounts }}{{ $_ := set $container "volumeMounts" $mounts }}{{ end -}}
+{{- $spec := dict "enableServiceLinks" false "restartPolicy" "Never" "containers" (list $container) -}}
+{{- with $v.executor.podSecurityContext }}{{ $_ := set $spec "securityContext" . }}{{ end -}}
+{{- with $v.priorityClassName }}{{ $_ := set $spec "priorityClassName" . }}{{ end -}}
+{{- with $v.scheduler.name }}{{ $_ := set $spec "schedulerName" . }}{{ end -}}
+{{- $aff := include "spark-client-app.affinity" (dict "role" "executor" "affinity" $v.executor.affinity "nodeAffinity" $v.executor.nodeAffinity) | fromYaml -}}
+{{- if $aff }}{{ $_ := set $spec "affinity" $aff }}{{ end -}}
+{{- with $v.executor.tolerations }}{{ $_ := set $spec "tolerations" . }}{{ end -}}
+{{- with $v.executor.nodeSelector }}{{ $_ := set $spec "nodeSelector" . }}{{ end -}}
+{{- if $v.image.pullSecrets -}}
+{{- $secrets := list -}}
+{{- range $v.image.pullSecrets }}{{ $secrets = append $secrets (dict "name" .) }}{{ end -}}
+{{- $_ := set $spec "imagePullSecrets" $secrets -}}
+{{- end -}}
+{{- if $volumes }}{{ $_ := set $spec "volumes" $volumes }}{{ end -}}
+{{- toYaml (dict "apiVersion" "v1" "kind" "Pod" "metadata" $meta "spec" $spec) -}}
+{{- end -}}

@@ -1,0 +1,5 @@
+"""`python -m sparkhelm` runs the CLI."""
+
+from sparkhelm.cli import main
+
+main()

@@ -1,0 +1,75 @@
+"""Where the chart is, and the files of it that the CLI reads itself (defaults, schema, wiring keys).
+
+The chart stays the single source of truth: the CLI reads these files instead of copying them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sparkhelm.errors import UserError
+
+CHART_NAME = "spark-client-app"
+_PACKAGED = Path(__file__).parent / "chart"
+_SOURCE_TREE = Path(__file__).resolve().parent.parent / "charts" / CHART_NAME
+
+
+def default_chart_dir() -> Path:
+    """The chart shipped in the wheel, else the one in the source tree; `SPARKHELM_CHART` overrides both."""
+    override = os.environ.get("SPARKHELM_CHART")
+    if override:
+        return Path(override)
+    return _PACKAGED if (_PACKAGED / "Chart.yaml").is_file() else _SOURCE_TREE
+
+
+def resolve_chart_dir(chart: str | Path | None) -> Path:
+    """The chart directory to use, checked to be one."""
+    path = Path(chart) if chart else default_chart_dir()
+    if not (path / "Chart.yaml").is_file():
+        raise UserError(f"--chart: {path} is not a chart directory (no Chart.yaml): point it at charts/{CHART_NAME}")
+    return path.resolve()
+
+
+def _read_yaml(path: Path) -> Any:
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+@cache
+def chart_metadata(chart_dir: Path) -> dict[str, Any]:
+    """Chart.yaml as a dict."""
+    data: dict[str, Any] = _read_yaml(chart_dir / "Chart.yaml")
+    return data
+
+
+@cache
+def _default_values(chart_dir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = _read_yaml(chart_dir / "values.yaml") or {}
+    return data
+
+
+def default_values(chart_dir: Path) -> dict[str, Any]:
+    """The chart's values.yaml (a fresh copy: callers may modify it)."""
+    return copy.deepcopy(_default_values(chart_dir))
+
+
+@cache
+def values_schema(chart_dir: Path) -> dict[str, Any]:
+    """The chart's values.schema.json."""
+    with (chart_dir / "values.schema.json").open(encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
+    return data
+
+
+@cache
+def wiring_keys(chart_dir: Path) -> dict[str, str]:
+    """Spark keys the chart owns, each with what to set instead (files/wiring-keys.yaml)."""
+    data: dict[str, str] = _read_yaml(chart_dir / "files" / "wiring-keys.yaml")
+    return data

@@ -1,0 +1,56 @@
+"""Helm engines behind one small interface: render a chart with values into manifests.
+
+Two backends: the embedded Helm SDK (helm-python-sdk, no binary needed) and a `helm` binary driven
+through pyhelm3. Each is imported only when chosen, so that commands that do not render stay fast.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from sparkhelm.errors import UserError
+
+ENGINE_CHOICES = ("auto", "embedded", "helm")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A render: the manifests as `helm template` prints them, and NOTES.txt when the engine gives it."""
+
+    manifest: str
+    notes: str
+
+
+class Engine(Protocol):
+    """What sparkhelm needs from Helm."""
+
+    name: str
+
+    def render(self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str) -> Rendered:
+        """Render the chart offline with these values, as release `release` in `namespace`."""
+        ...
+
+
+def helm_binary() -> str | None:
+    """The `helm` executable on PATH (or $SPARKHELM_HELM), if any."""
+    return shutil.which(os.environ.get("SPARKHELM_HELM", "helm"))
+
+
+def get_engine(choice: str = "auto") -> Engine:
+    """The engine for `--engine`: auto picks the helm binary when there is one, else the embedded SDK."""
+    if choice not in ENGINE_CHOICES:
+        raise UserError(f"--engine {choice!r} is not an engine: use one of {', '.join(ENGINE_CHOICES)}")
+    binary = helm_binary()
+    if choice == "helm" or (choice == "auto" and binary):
+        if not binary:
+            raise UserError("--engine helm: no helm binary on PATH; install helm or use --engine embedded")
+        from sparkhelm.engine.helmbin import HelmBinaryEngine
+
+        return HelmBinaryEngine(binary)
+    from sparkhelm.engine.embedded import EmbeddedEngine
+
+    return EmbeddedEngine()

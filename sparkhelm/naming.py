@@ -1,0 +1,95 @@
+"""Application names: the rules of DESIGN.md, in one place.
+
+An app-name is a DNS-1035 label of at most 47 characters (Spark's executor pod name prefix limit),
+so `<app>-driver-svc` and `<app>-ui-ingress` stay under 63 and the name is also a valid Helm
+release name. Generated names are `<base>[-<priorityClass>]-<suffix>`: the suffix is random
+(8 characters of [a-z0-9], over 41 bits, from `secrets`) and is never truncated; the base is.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sparkhelm.errors import UserError
+
+MAX_APP_NAME = 47
+SUFFIX_LENGTH = 8
+SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+DEFAULT_BASE = "spark"
+
+_DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+def app_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid app-name, or None when it is."""
+    if not name:
+        return "it is empty"
+    if len(name) > MAX_APP_NAME:
+        return f"it has {len(name)} characters, the limit is {MAX_APP_NAME}"
+    if not _DNS_1035.match(name):
+        return (
+            "it must be a DNS-1035 label: lowercase letters, digits and '-', "
+            "starting with a letter and ending with a letter or digit"
+        )
+    return None
+
+
+def validate_app_name(name: str, *, source: str = "--name") -> str:
+    """Return `name` if it is a valid app-name; raise UserError naming `source` otherwise."""
+    problem = app_name_problem(name)
+    if problem:
+        raise UserError(f"{source} {name!r} is not a valid app name: {problem}")
+    return name
+
+
+def sanitize(text: str) -> str:
+    """Turn any text into a DNS-1035-friendly fragment: lowercase, [a-z0-9-], starting with a letter.
+
+    Returns "" when nothing usable is left.
+    """
+    fragment = re.sub(r"[^a-z0-9]+", "-", text.lower())
+    fragment = re.sub(r"^[^a-z]+", "", fragment)
+    return fragment.strip("-")
+
+
+def random_suffix(length: int = SUFFIX_LENGTH) -> str:
+    """A random suffix from the OS's CSPRNG."""
+    return "".join(secrets.choice(SUFFIX_ALPHABET) for _ in range(length))
+
+
+def _fit(fragment: str, budget: int) -> str:
+    return fragment[:budget].rstrip("-")
+
+
+def generate_app_name(base: str, priority_class: str = "", *, suffix: str | None = None) -> str:
+    """A unique app-name `<base>[-<priorityClass>]-<suffix>` of at most 47 characters.
+
+    The suffix is kept whole; the priority class keeps as much as it can while the base keeps at
+    least a few characters; the base is cut last. An unusable base becomes "spark".
+    """
+    suffix = suffix if suffix is not None else random_suffix()
+    clean_base = sanitize(base) or DEFAULT_BASE
+    clean_priority = sanitize(priority_class) if priority_class else ""
+    budget = MAX_APP_NAME - len(suffix) - 1
+    if clean_priority:
+        min_base = min(len(clean_base), 8)
+        clean_priority = _fit(clean_priority, budget - min_base - 1)
+    if clean_priority:
+        clean_base = _fit(clean_base, budget - len(clean_priority) - 1)
+        name = f"{clean_base}-{clean_priority}-{suffix}"
+    else:
+        name = f"{_fit(clean_base, budget)}-{suffix}"
+    return validate_app_name(name, source="generated name")
+
+
+def default_base(app_name: str, main_application_file: str, main_class: str) -> str:
+    """The base of a generated name: `app.name`, else the main class, else the application file's stem."""
+    if app_name:
+        return app_name
+    if main_class:
+        return main_class.rsplit(".", 1)[-1]
+    if main_application_file:
+        stem = main_application_file.rstrip("/").rsplit("/", 1)[-1]
+        return stem.rsplit(".", 1)[0] if "." in stem else stem
+    return DEFAULT_BASE
