@@ -47,7 +47,9 @@ def compute_values(inputs: Inputs) -> AppValues:
     return values_mod.compute(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name)
 
 
-def render(inputs: Inputs, *, namespace: str = DEFAULT_NAMESPACE, engine: Engine | str = "auto") -> tuple[AppValues, Rendered]:
+def render(
+    inputs: Inputs, *, namespace: str = DEFAULT_NAMESPACE, engine: Engine | str = "auto"
+) -> tuple[AppValues, Rendered]:
     """Compute the values and render the chart with them; the release name is the app-name."""
     chart_dir = chartfiles.resolve_chart_dir(inputs.chart)
     app = values_mod.compute(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name)

@@ -80,7 +80,13 @@ ChartOpt = Annotated[
 ]
 
 
-def _inputs(values: list[str] | None, sets: list[str] | None, set_strings: list[str] | None, name: str | None, chart: str | None) -> Any:
+def _inputs(
+    values: list[str] | None,
+    sets: list[str] | None,
+    set_strings: list[str] | None,
+    name: str | None,
+    chart: str | None,
+) -> Any:
     from sparkhelm.api import Inputs
 
     return Inputs(values_files=values or [], sets=sets or [], set_strings=set_strings or [], name=name, chart=chart)

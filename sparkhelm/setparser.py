@@ -1,7 +1,7 @@
-"""Helm's `--set` syntax, so that `sparkhelm --set` means what `helm --set` means.
+r"""Helm's `--set` syntax, so that `sparkhelm --set` means what `helm --set` means.
 
 Hand-written because no maintained Python library implements Helm's strvals grammar:
-`a.b=c,d=e` (several assignments), `a\\.b=c` (escaped dot in a key), `list={x,y}`,
+`a.b=c,d=e` (several assignments), `a\.b=c` (escaped dot in a key), `list={x,y}`,
 `list[0]=x`, and Helm's typing of `--set` values (true/false/null, integers without a leading
 zero; everything else, floats included, stays a string). `--set-string` keeps every value a string.
 """
@@ -48,7 +48,7 @@ def _unescape(text: str) -> str:
 
 
 def typed_value(raw: str, *, as_string: bool = False) -> Any:
-    """Helm's typing of one `--set` value."""
+    r"""Helm's typing of one `--set` value."""
     value = _unescape(raw)
     if as_string:
         return value

@@ -85,7 +85,9 @@ def coalesce(defaults: Values, user: Values) -> Values:
     return result
 
 
-def user_values(values_files: Sequence[str | Path] = (), sets: Sequence[str] = (), set_strings: Sequence[str] = ()) -> Values:
+def user_values(
+    values_files: Sequence[str | Path] = (), sets: Sequence[str] = (), set_strings: Sequence[str] = ()
+) -> Values:
     """Merge `-f` files in order, then `--set`, then `--set-string` (Helm's precedence)."""
     merged: Values = {}
     for path in values_files:
@@ -205,16 +207,27 @@ def _describe(error: Any) -> str:
     if error.validator == "type":
         wanted = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
         return f"{where} is {error.instance!r} ({type(error.instance).__name__}): it must be of type {wanted}"
-    if error.validator == "propertyNames":
+    if "propertyNames" in error.schema_path:
         return f"{where} has an invalid key {error.instance!r}: {error.schema.get('description', error.message)}"
+    if error.validator == "minLength" and error.instance == "" and error.schema.get("description"):
+        return f"{where} is empty: {error.schema['description']}"
     if error.validator in ("pattern", "oneOf", "maxLength", "minLength") and error.schema.get("description"):
-        return f"{where} is {error.instance!r}: expected {error.schema['description'][0].lower()}{error.schema['description'][1:]}"
+        description = error.schema["description"]
+        return f"{where} is {error.instance!r}: expected {description[0].lower()}{description[1:]}"
     return f"{where}: {error.message}"
+
+
+def _is_missing(error: Any) -> bool:
+    return bool(error.validator == "required" or (error.validator == "minLength" and error.instance == ""))
 
 
 def validate(chart_dir: Path, effective: Values) -> None:
     """Check the values the chart will see against its schema and its wiring keys; the first problem is raised."""
-    errors = sorted(_validator(chart_dir).iter_errors(effective), key=lambda e: (list(map(str, e.absolute_path)), e.validator))
+    # The user's own wrong values first, then what is missing.
+    errors = sorted(
+        _validator(chart_dir).iter_errors(effective),
+        key=lambda e: (_is_missing(e), list(map(str, e.absolute_path)), str(e.validator)),
+    )
     if errors:
         raise UserError(f"invalid values: {_describe(errors[0])}")
     wiring = chartfiles.wiring_keys(chart_dir)

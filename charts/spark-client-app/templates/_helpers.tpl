@@ -113,7 +113,7 @@ The schema admits only these forms.
 {{- end -}}
 
 {{/*
-One spark-defaults.conf value as text. Numbers arrive from values as floats: whole ones print
+One spark-defaults.conf value (or application argument) as text. Numbers arrive from values as floats: whole ones print
 as integers (200, not 2e+02), others as they are (0.5).
 */}}
 {{- define "spark-client-app.confValue" -}}

@@ -1,0 +1,234 @@
+"""The wiring invariants of DESIGN.md, checked on rendered objects (reusable by every render test).
+
+`check_application(objects, app_name=..., namespace=..., values=...)` raises AssertionError with
+every violated rule; `values` are the effective values (chart defaults + computed values).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+DNS_1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+LABEL_KEY_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+IN_CLUSTER_MASTER = "k8s://https://kubernetes.default.svc:443"
+
+
+def parse_spark_defaults(text: str) -> dict[str, str]:
+    """spark-defaults.conf as a dict (Spark's format: key, whitespace, value)."""
+    conf: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition(" ")
+        assert key not in conf, f"spark-defaults.conf sets {key} twice"
+        conf[key] = value.strip()
+    return conf
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _one(objects: list[dict[str, Any]], kind: str, problems: list[str]) -> dict[str, Any] | None:
+    found = [o for o in objects if o["kind"] == kind]
+    if len(found) != 1:
+        problems.append(f"expected exactly one {kind}, found {len(found)}")
+        return None
+    return found[0]
+
+
+def _get(values: dict[str, Any], dotted: str) -> Any:
+    node: Any = values
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def check_names_and_labels(objects: list[dict[str, Any]], problems: list[str]) -> None:
+    """Names <= 63 (DNS-1123), Service names DNS-1035, label keys and values valid."""
+    for obj in objects:
+        meta = obj["metadata"]
+        name = meta["name"]
+        if len(name) > 63 or not DNS_1123_SUBDOMAIN.match(name):
+            problems.append(f"{obj['kind']}/{name}: name longer than 63 or not DNS-1123")
+        if obj["kind"] == "Service" and not DNS_1035.match(name):
+            problems.append(f"Service/{name}: not a DNS-1035 label")
+        for key, value in (meta.get("labels") or {}).items():
+            if not isinstance(value, str) or len(value) > 63 or not LABEL_VALUE.match(value):
+                problems.append(f"{obj['kind']}/{name}: label {key}={value!r} is not a valid label value")
+            if len(key.rsplit("/", 1)[-1]) > 63 or not LABEL_KEY_NAME.match(key.rsplit("/", 1)[-1]):
+                problems.append(f"{obj['kind']}/{name}: label key {key!r} is invalid")
+
+
+def check_application(objects: list[dict[str, Any]], *, app_name: str, namespace: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Check all invariants; return the parsed pieces (conf, template, pods) for further asserts."""
+    problems: list[str] = []
+    # 1. app-name
+    if len(app_name) > 47 or not DNS_1035.match(app_name):
+        problems.append(f"app-name {app_name!r} is not a DNS-1035 label of <= 47 characters")
+    for obj in objects:
+        labels = obj["metadata"].get("labels") or {}
+        if labels.get("app-name") != app_name:
+            problems.append(f"{obj['kind']}/{obj['metadata']['name']}: app-name label is {labels.get('app-name')!r}")
+        if obj["metadata"].get("namespace") != namespace:
+            problems.append(f"{obj['kind']}/{obj['metadata']['name']}: namespace {obj['metadata'].get('namespace')!r}")
+        if not obj["metadata"]["name"].startswith(app_name + "-"):
+            problems.append(f"{obj['kind']}/{obj['metadata']['name']}: name does not start with the app-name")
+    check_names_and_labels(objects, problems)
+
+    pod = _one(objects, "Pod", problems)
+    configmap = _one(objects, "ConfigMap", problems)
+    if pod is None or configmap is None:
+        raise AssertionError("; ".join(problems))
+    conf = parse_spark_defaults(configmap["data"]["spark-defaults.conf"])
+    template = yaml.safe_load(configmap["data"]["executor-pod-template.yaml"])
+    container = pod["spec"]["containers"][0]
+    pod_labels = pod["metadata"]["labels"]
+    env = {e["name"]: e for e in container.get("env", [])}
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+
+    # 2. driver pod name
+    if conf.get("spark.kubernetes.driver.pod.name") != pod["metadata"]["name"]:
+        problems.append("spark.kubernetes.driver.pod.name != driver pod name")
+    if pod_labels.get("spark-role") != "driver":
+        problems.append("driver pod lacks spark-role: driver")
+
+    # 3. driver host, ports, headless Service
+    services = {s["metadata"]["name"]: s for s in objects if s["kind"] == "Service"}
+    headless = [s for s in services.values() if s["spec"].get("clusterIP") == "None"]
+    if len(headless) != 1:
+        problems.append(f"expected one headless Service, found {len(headless)}")
+    else:
+        svc = headless[0]
+        expected_host = f"{svc['metadata']['name']}.{namespace}.svc"
+        if conf.get("spark.driver.host") != expected_host:
+            problems.append(f"spark.driver.host {conf.get('spark.driver.host')!r} != {expected_host!r}")
+        if svc["spec"].get("publishNotReadyAddresses") is not True:
+            problems.append("headless Service lacks publishNotReadyAddresses: true")
+        svc_ports = {p["port"]: p.get("targetPort") for p in svc["spec"]["ports"]}
+        for key in ("spark.driver.port", "spark.driver.blockManager.port"):
+            port = int(conf.get(key, "-1"))
+            if svc_ports.get(port) != port:
+                problems.append(f"{key}={port} is not a port (and targetPort) of the headless Service")
+            if port not in ports.values():
+                problems.append(f"{key}={port} is not a container port of the driver")
+        if not _selects(svc["spec"]["selector"], pod_labels):
+            problems.append("headless Service does not select the driver pod")
+        if _selects(svc["spec"]["selector"], template["metadata"]["labels"]):
+            problems.append("headless Service selects executor pods too")
+    if env.get("SPARK_DRIVER_BIND_ADDRESS", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") != "status.podIP":
+        problems.append("driver bind address is not the pod IP")
+    if "spark.driver.bindAddress=$(SPARK_DRIVER_BIND_ADDRESS)" not in container.get("args", []):
+        problems.append("spark-submit is not given spark.driver.bindAddress")
+
+    # 4. executor pod name prefix
+    if conf.get("spark.kubernetes.executor.podNamePrefix") != app_name:
+        problems.append("spark.kubernetes.executor.podNamePrefix != app-name")
+
+    # 5. executor template path == ConfigMap mount + item
+    conf_dir = env.get("SPARK_CONF_DIR", {}).get("value")
+    mounts = {m["name"]: m for m in container.get("volumeMounts", [])}
+    cm_volumes = [v for v in pod["spec"].get("volumes", []) if v.get("configMap", {}).get("name") == configmap["metadata"]["name"]]
+    if len(cm_volumes) != 1:
+        problems.append("the ConfigMap is not mounted exactly once in the driver")
+    else:
+        volume = cm_volumes[0]
+        mount = mounts.get(volume["name"])
+        if not mount or mount.get("readOnly") is not True or mount["mountPath"] != conf_dir:
+            problems.append("the ConfigMap is not mounted read-only at SPARK_CONF_DIR")
+        else:
+            items = {i["key"]: i["path"] for i in volume["configMap"].get("items", [])} or {k: k for k in configmap["data"]}
+            for key in ("spark-defaults.conf", "spark-env.sh", "executor-pod-template.yaml"):
+                if key not in items or key not in configmap["data"]:
+                    problems.append(f"{key} is not in the mounted ConfigMap")
+            expected = f"{mount['mountPath']}/{items.get('executor-pod-template.yaml')}"
+            if conf.get("spark.kubernetes.executor.podTemplateFile") != expected:
+                problems.append(f"podTemplateFile {conf.get('spark.kubernetes.executor.podTemplateFile')!r} != {expected!r}")
+
+    # 6. UI: Service -> driver UI port; Ingress path == proxyBase
+    ui_services = [s for s in services.values() if s["spec"].get("clusterIP") != "None"]
+    ui_port = int(conf.get("spark.ui.port", "4040"))
+    if len(ui_services) != 1:
+        problems.append(f"expected one UI Service, found {len(ui_services)}")
+    else:
+        ui_svc = ui_services[0]
+        if not _selects(ui_svc["spec"]["selector"], pod_labels) or _selects(ui_svc["spec"]["selector"], template["metadata"]["labels"]):
+            problems.append("UI Service does not select the driver (only)")
+        if [p.get("targetPort") for p in ui_svc["spec"]["ports"]] != [ui_port] or ports.get("spark-ui") != ui_port:
+            problems.append("UI Service does not route to the driver's spark.ui.port")
+    ingresses = [o for o in objects if o["kind"] == "Ingress"]
+    ingress_values = _get(values, "ui.ingress") or {}
+    if bool(ingresses) != bool(ingress_values.get("enabled")):
+        problems.append("Ingress presence does not match ui.ingress.enabled")
+    for ingress in ingresses:
+        rule = ingress["spec"]["rules"][0]
+        path = rule["http"]["paths"][0]
+        backend = path["backend"]["service"]
+        if ui_services and (backend["name"] != ui_services[0]["metadata"]["name"] or backend["port"]["number"] != ui_services[0]["spec"]["ports"][0]["port"]):
+            problems.append("Ingress does not route to the UI Service port")
+        if ingress_values.get("mode") == "path":
+            prefix = path["path"].removesuffix("(/|$)(.*)")
+            if conf.get("spark.ui.proxyBase") != prefix or prefix == path["path"]:
+                problems.append(f"spark.ui.proxyBase {conf.get('spark.ui.proxyBase')!r} != Ingress path prefix {prefix!r}")
+            if ingress["metadata"].get("annotations", {}).get("nginx.ingress.kubernetes.io/rewrite-target") != "/$2":
+                problems.append("path-mode Ingress lacks the rewrite to /$2")
+            if not conf.get("spark.ui.proxyRedirectUri"):
+                problems.append("path mode without spark.ui.proxyRedirectUri")
+        else:
+            if rule.get("host") != f"{app_name}.{ingress_values.get('domain')}":
+                problems.append(f"host-mode Ingress host {rule.get('host')!r} is not <app>.<domain>")
+            if "spark.ui.proxyBase" in conf:
+                problems.append("host mode must not set spark.ui.proxyBase")
+    if not ingresses and "spark.ui.proxyBase" in conf:
+        problems.append("spark.ui.proxyBase without an Ingress")
+
+    # 7. client mode, in-cluster master, namespace
+    if conf.get("spark.submit.deployMode") != "client":
+        problems.append("spark.submit.deployMode is not client")
+    if conf.get("spark.master") != IN_CLUSTER_MASTER:
+        problems.append(f"spark.master is {conf.get('spark.master')!r}")
+    if conf.get("spark.kubernetes.namespace") != namespace:
+        problems.append("spark.kubernetes.namespace != release namespace")
+
+    # 8. executor template
+    t_labels = template["metadata"]["labels"]
+    t_spec = template["spec"]
+    if t_labels.get("app-name") != app_name or t_labels.get("spark-role") != "executor":
+        problems.append("executor template lacks app-name / spark-role: executor")
+    for key, field in (("priorityClassName", "priorityClassName"), ("scheduler.name", "schedulerName")):
+        if (_get(values, key) or None) != t_spec.get(field):
+            problems.append(f"executor template {field} {t_spec.get(field)!r} != {key} {_get(values, key)!r}")
+        if (_get(values, key) or None) != pod["spec"].get(field):
+            problems.append(f"driver {field} {pod['spec'].get(field)!r} != {key} {_get(values, key)!r}")
+    for role, spec in (("executor", t_spec), ("driver", pod["spec"])):
+        wanted = _get(values, f"{role}.nodeAffinity.values")
+        terms = (((spec.get("affinity") or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms")
+        explicit = (_get(values, f"{role}.affinity") or {}).get("nodeAffinity")
+        if wanted:
+            expression = {"key": _get(values, f"{role}.nodeAffinity.key") or "type", "operator": "In", "values": wanted}
+            if terms != [{"matchExpressions": [expression]}]:
+                problems.append(f"{role} node affinity {terms!r} != {expression!r}")
+        elif explicit is not None and (spec.get("affinity") or {}).get("nodeAffinity") != explicit:
+            problems.append(f"{role} affinity.nodeAffinity not rendered as given")
+        elif explicit is None and terms:
+            problems.append(f"{role} has a node affinity nobody asked for")
+        if (_get(values, f"{role}.tolerations") or None) != spec.get("tolerations"):
+            problems.append(f"{role} tolerations differ from values")
+        if (_get(values, f"{role}.podSecurityContext") or None) != spec.get("securityContext"):
+            problems.append(f"{role} pod securityContext differs from values")
+    t_container = t_spec["containers"][0]
+    if (_get(values, "executor.securityContext") or None) != t_container.get("securityContext"):
+        problems.append("executor container securityContext differs from values")
+    if conf.get("spark.kubernetes.executor.podTemplateContainerName") != t_container["name"]:
+        problems.append("podTemplateContainerName != the template's container")
+    if t_spec.get("enableServiceLinks") is not False or pod["spec"].get("enableServiceLinks") is not False:
+        problems.append("enableServiceLinks must be false on driver and executors")
+    if problems:
+        raise AssertionError("wiring invariants violated:\n  " + "\n  ".join(problems))
+    return {"conf": conf, "template": template, "pod": pod, "configmap": configmap}
