@@ -211,6 +211,8 @@ def _describe(error: Any) -> str:
         return f"{where} has an invalid key {error.instance!r}: {error.schema.get('description', error.message)}"
     if error.validator == "minLength" and error.instance == "" and error.schema.get("description"):
         return f"{where} is empty: {error.schema['description']}"
+    if error.validator == "anyOf" and error.schema.get("description"):
+        return f"{where}: {error.schema['description']}"
     if error.validator in ("pattern", "oneOf", "maxLength", "minLength") and error.schema.get("description"):
         description = error.schema["description"]
         return f"{where} is {error.instance!r}: expected {description[0].lower()}{description[1:]}"

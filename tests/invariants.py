@@ -181,7 +181,8 @@ def check_application(objects: list[dict[str, Any]], *, app_name: str, namespace
             if not conf.get("spark.ui.proxyRedirectUri"):
                 problems.append("path mode without spark.ui.proxyRedirectUri")
         else:
-            if rule.get("host") != f"{app_name}.{ingress_values.get('domain')}":
+            domain = ingress_values.get("domain") or ingress_values.get("host")
+            if rule.get("host") != f"{app_name}.{domain}":
                 problems.append(f"host-mode Ingress host {rule.get('host')!r} is not <app>.<domain>")
             if "spark.ui.proxyBase" in conf:
                 problems.append("host mode must not set spark.ui.proxyBase")

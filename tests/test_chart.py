@@ -181,3 +181,32 @@ def test_example_files_exist() -> None:
     text = (VALUES_DIR / "prod.yaml").read_text()
     assert all(tier in text for tier in ("routine", "urgent", "exceptional", "rush"))
     assert (ROOT / "README.md").is_file()
+
+
+@pytest.mark.parametrize(("tls", "expected"), [
+    (False, None),
+    (True, [{"secretName": "my-app-ui-tls", "hosts": ["spark.example.com"]}]),
+    ({"enabled": True}, [{"secretName": "my-app-ui-tls", "hosts": ["spark.example.com"]}]),
+    ({"enabled": False, "secretName": "x"}, None),
+    ([{"secretName": "wild"}], [{"secretName": "wild", "hosts": ["spark.example.com"]}]),
+    ([{"secretName": "wild", "hosts": ["other.example.com"]}], [{"secretName": "wild", "hosts": ["other.example.com"]}]),
+])
+def test_ingress_tls_forms(tls: object, expected: object) -> None:
+    out = render({"app": {"mainApplicationFile": PI}, "ui": {"ingress": {"enabled": True, "host": "spark.example.com", "tls": tls}}})
+    ingress = yaml.safe_load(out["spark-client-app/templates/ui-ingress.yaml"])
+    assert ingress["spec"].get("tls") == expected
+    conf = yaml.safe_load(out["spark-client-app/templates/configmap.yaml"])["data"]["spark-defaults.conf"]
+    scheme = "https" if expected else "http"
+    assert re.search(rf"^spark\.ui\.proxyRedirectUri +{scheme}://spark\.example\.com$", conf, re.M)
+
+
+def test_dependencies_map_and_pull_secret_objects() -> None:
+    out = render({"app": {"mainApplicationFile": PI, "pyFiles": ["a.zip"], "dependencies": {"pyFiles": ["b.zip"], "packages": ["g:a:1"]}},
+                  "image": {"pullSecrets": ["one", {"name": "two"}]}})
+    conf = yaml.safe_load(out["spark-client-app/templates/configmap.yaml"])["data"]["spark-defaults.conf"]
+    assert re.search(r"^spark\.submit\.pyFiles +a\.zip,b\.zip$", conf, re.M)
+    assert re.search(r"^spark\.jars\.packages +g:a:1$", conf, re.M)
+    assert re.search(r"^spark\.jars\.ivy +/tmp/\.ivy2$", conf, re.M)
+    assert re.search(r"^spark\.kubernetes\.container\.image\.pullSecrets +one,two$", conf, re.M)
+    pod = yaml.safe_load(out["spark-client-app/templates/driver-pod.yaml"])
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "one"}, {"name": "two"}]

@@ -44,6 +44,9 @@ MATRIX: dict[str, tuple[str, dict[str, Any]]] = {
     "dynamic-allocation": ("etl", {"app": {"mainApplicationFile": PI}, "dynamicAllocation": {"enabled": True, "minExecutors": 1, "maxExecutors": 20}}),
     "pull-secrets-common-labels": ("etl", {"app": {"mainApplicationFile": PI}, "image": {"repository": "registry.example.com/spark", "tag": "4.3.0-python3", "pullPolicy": "Always", "pullSecrets": ["regcred", "other"]}, "commonLabels": {"team": "data", "app-name": "hijack"}, "commonAnnotations": {"owner": "data@example.com"}}),
     "spark-conf-and-env": ("etl", {"app": {"mainApplicationFile": PI}, "sparkConf": {"spark.sql.shuffle.partitions": 200, "spark.memory.fraction": 0.6, "spark.eventLog.enabled": True, "spark.eventLog.dir": "s3a://logs/"}, "sparkEnv": "export PYSPARK_PYTHON=python3\n"}),
+    "tls-true-host-from-host": ("etl", {"app": {"mainApplicationFile": PI}, "ui": {"ingress": {"enabled": True, "mode": "host", "host": "spark.example.com", "tls": True}}}),
+    "tls-list": ("etl", {"app": {"mainApplicationFile": PI}, "ui": {"ingress": {"enabled": True, "host": "spark.example.com", "tls": [{"secretName": "wildcard"}]}}}),
+    "pull-secret-objects-deps-map": ("etl", {"app": {"mainApplicationFile": PI, "jars": ["a.jar"], "dependencies": {"jars": ["b.jar"], "packages": ["g:a:1"]}}, "image": {"pullSecrets": [{"name": "regcred"}]}}),
     "no-security-context": ("etl", {"app": {"mainApplicationFile": PI}, "driver": {"podSecurityContext": None, "securityContext": None}, "executor": {"podSecurityContext": None, "securityContext": None}}),
 }
 

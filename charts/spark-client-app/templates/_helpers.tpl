@@ -152,13 +152,59 @@ Call with (dict "role" "driver" "affinity" $aff "nodeAffinity" $na).
 {{- define "spark-client-app.uiHost" -}}
 {{- $ing := .Values.ui.ingress -}}
 {{- if eq $ing.mode "host" -}}
-{{- if not $ing.domain -}}
+{{- $domain := $ing.domain | default $ing.host -}}
+{{- if not $domain -}}
 {{- fail "ui.ingress.domain is required when ui.ingress.mode is host: the UI is served at <app>.<domain>" -}}
 {{- end -}}
-{{- printf "%s.%s" (include "spark-client-app.appName" .) $ing.domain -}}
+{{- printf "%s.%s" (include "spark-client-app.appName" .) $domain -}}
 {{- else -}}
 {{- $ing.host -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+ui.ingress.tls in any of its accepted forms (true, {enabled, secretName}, or a list of Ingress TLS
+entries) as a YAML list of Ingress TLS entries; empty when TLS is off.
+*/}}
+{{- define "spark-client-app.uiTls" -}}
+{{- $tls := .Values.ui.ingress.tls -}}
+{{- $host := include "spark-client-app.uiHost" . -}}
+{{- $default := printf "%s-ui-tls" (include "spark-client-app.appName" .) -}}
+{{- $entries := list -}}
+{{- if kindIs "slice" $tls -}}
+{{- range $tls -}}
+{{- $entry := deepCopy . -}}
+{{- if and (not $entry.hosts) $host }}{{ $_ := set $entry "hosts" (list $host) }}{{ end -}}
+{{- $entries = append $entries $entry -}}
+{{- end -}}
+{{- else if kindIs "map" $tls -}}
+{{- if $tls.enabled -}}
+{{- $entry := dict "secretName" ($tls.secretName | default $default) -}}
+{{- if $host }}{{ $_ := set $entry "hosts" (list $host) }}{{ end -}}
+{{- $entries = append $entries $entry -}}
+{{- end -}}
+{{- else if $tls -}}
+{{- $entry := dict "secretName" $default -}}
+{{- if $host }}{{ $_ := set $entry "hosts" (list $host) }}{{ end -}}
+{{- $entries = append $entries $entry -}}
+{{- end -}}
+{{- if $entries }}{{ toYaml $entries }}{{ end -}}
+{{- end -}}
+
+{{/* Names of the image pull Secrets: image.pullSecrets may hold names or {name: ...} objects. */}}
+{{- define "spark-client-app.pullSecretNames" -}}
+{{- $names := list -}}
+{{- range .Values.image.pullSecrets -}}
+{{- if kindIs "map" . }}{{ $names = append $names .name }}{{ else }}{{ $names = append $names . }}{{ end -}}
+{{- end -}}
+{{- if $names }}{{ toYaml $names }}{{ end -}}
+{{- end -}}
+
+{{/* A dependency list: app.<kind> plus app.dependencies.<kind>, as a comma-separated string. */}}
+{{- define "spark-client-app.dependency" -}}
+{{- $app := .ctx.Values.app -}}
+{{- $deps := $app.dependencies | default dict -}}
+{{- join "," (concat (get $app .kind | default list) (get $deps .kind | default list)) -}}
 {{- end -}}
 
 {{/* True (non-empty) when the UI is served under a path prefix through the Ingress. */}}
@@ -197,7 +243,7 @@ A sparkConf key that the wiring owns is an error naming what to set instead
 {{- $_ := set $conf "spark.kubernetes.executor.podTemplateContainerName" "executor" -}}
 {{- $_ := set $conf "spark.kubernetes.container.image" (include "spark-client-app.image" .) -}}
 {{- $_ := set $conf "spark.kubernetes.container.image.pullPolicy" $v.image.pullPolicy -}}
-{{- with $v.image.pullSecrets }}{{ $_ := set $conf "spark.kubernetes.container.image.pullSecrets" (join "," .) }}{{ end -}}
+{{- with include "spark-client-app.pullSecretNames" . | fromYamlArray }}{{ $_ := set $conf "spark.kubernetes.container.image.pullSecrets" (join "," .) }}{{ end -}}
 {{- $_ := set $conf "spark.driver.host" (printf "%s.%s.svc" (include "spark-client-app.driverServiceName" .) .Release.Namespace) -}}
 {{- $_ := set $conf "spark.driver.port" ($v.driver.port | int | toString) -}}
 {{- $_ := set $conf "spark.driver.blockManager.port" ($v.driver.blockManagerPort | int | toString) -}}
@@ -222,17 +268,15 @@ A sparkConf key that the wiring owns is an error naming what to set instead
 {{- $redirect := $v.ui.ingress.proxyRedirectUri -}}
 {{- if not $redirect -}}
 {{- $host := include "spark-client-app.uiHost" . -}}
-{{- $redirect = ternary (printf "%s://%s" (ternary "https" "http" $v.ui.ingress.tls.enabled) $host) "/" (ne $host "") -}}
+{{- $scheme := ternary "https" "http" (ne (include "spark-client-app.uiTls" .) "") -}}
+{{- $redirect = ternary (printf "%s://%s" $scheme $host) "/" (ne $host "") -}}
 {{- end -}}
 {{- $_ := set $conf "spark.ui.proxyRedirectUri" $redirect -}}
 {{- end -}}
-{{- with $v.app.jars }}{{ $_ := set $conf "spark.jars" (join "," .) }}{{ end -}}
-{{- with $v.app.files }}{{ $_ := set $conf "spark.files" (join "," .) }}{{ end -}}
-{{- with $v.app.pyFiles }}{{ $_ := set $conf "spark.submit.pyFiles" (join "," .) }}{{ end -}}
-{{- with $v.app.packages }}{{ $_ := set $conf "spark.jars.packages" (join "," .) }}{{ end -}}
-{{- with $v.app.repositories }}{{ $_ := set $conf "spark.jars.repositories" (join "," .) }}{{ end -}}
-{{- with $v.app.archives }}{{ $_ := set $conf "spark.archives" (join "," .) }}{{ end -}}
-{{- if and $v.app.packages (not (hasKey $conf "spark.jars.ivy")) -}}
+{{- range $kind, $key := dict "jars" "spark.jars" "files" "spark.files" "pyFiles" "spark.submit.pyFiles" "packages" "spark.jars.packages" "repositories" "spark.jars.repositories" "archives" "spark.archives" -}}
+{{- with include "spark-client-app.dependency" (dict "ctx" $ "kind" $kind) }}{{ $_ := set $conf $key . }}{{ end -}}
+{{- end -}}
+{{- if and (hasKey $conf "spark.jars.packages") (not (hasKey $conf "spark.jars.ivy")) -}}
 {{- $_ := set $conf "spark.jars.ivy" "/tmp/.ivy2" -}}
 {{- end -}}
 {{- toYaml $conf -}}
@@ -286,11 +330,9 @@ what only Kubernetes knows: labels, scheduling, security and volumes.
 {{- if $aff }}{{ $_ := set $spec "affinity" $aff }}{{ end -}}
 {{- with $v.executor.tolerations }}{{ $_ := set $spec "tolerations" . }}{{ end -}}
 {{- with $v.executor.nodeSelector }}{{ $_ := set $spec "nodeSelector" . }}{{ end -}}
-{{- if $v.image.pullSecrets -}}
 {{- $secrets := list -}}
-{{- range $v.image.pullSecrets }}{{ $secrets = append $secrets (dict "name" .) }}{{ end -}}
-{{- $_ := set $spec "imagePullSecrets" $secrets -}}
-{{- end -}}
+{{- range include "spark-client-app.pullSecretNames" . | fromYamlArray }}{{ $secrets = append $secrets (dict "name" .) }}{{ end -}}
+{{- if $secrets }}{{ $_ := set $spec "imagePullSecrets" $secrets }}{{ end -}}
 {{- if $volumes }}{{ $_ := set $spec "volumes" $volumes }}{{ end -}}
 {{- toYaml (dict "apiVersion" "v1" "kind" "Pod" "metadata" $meta "spec" $spec) -}}
 {{- end -}}
