@@ -41,18 +41,21 @@ class DryRun:
     notes: str = ""
 
 
+def _compute(inputs: Inputs) -> tuple[Path, AppValues]:
+    chart_dir = chartfiles.resolve_chart_dir(inputs.chart)
+    return chart_dir, values_mod.compute(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name)
+
+
 def compute_values(inputs: Inputs) -> AppValues:
     """The application's values (as `sparkhelm values` prints them), validated."""
-    chart_dir = chartfiles.resolve_chart_dir(inputs.chart)
-    return values_mod.compute(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name)
+    return _compute(inputs)[1]
 
 
 def render(
     inputs: Inputs, *, namespace: str = DEFAULT_NAMESPACE, engine: Engine | str = "auto"
 ) -> tuple[AppValues, Rendered]:
     """Compute the values and render the chart with them; the release name is the app-name."""
-    chart_dir = chartfiles.resolve_chart_dir(inputs.chart)
-    app = values_mod.compute(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name)
+    chart_dir, app = _compute(inputs)
     chosen = get_engine(engine) if isinstance(engine, str) else engine
     return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace)
 

@@ -113,8 +113,8 @@ The schema admits only these forms.
 {{- end -}}
 
 {{/*
-One spark-defaults.conf value (or application argument) as text. Numbers arrive from values as floats: whole ones print
-as integers (200, not 2e+02), others as they are (0.5).
+One spark-defaults.conf value (or application argument) as text. Numbers arrive from values as
+floats: whole ones print as integers (200, not 2e+02), others as they are (0.5).
 */}}
 {{- define "spark-client-app.confValue" -}}
 {{- if kindIs "float64" . -}}
@@ -170,25 +170,22 @@ entries) as a YAML list of Ingress TLS entries; empty when TLS is off.
 {{- $tls := .Values.ui.ingress.tls -}}
 {{- $host := include "spark-client-app.uiHost" . -}}
 {{- $default := printf "%s-ui-tls" (include "spark-client-app.appName" .) -}}
+{{- if kindIs "bool" $tls }}{{ $tls = dict "enabled" $tls }}{{ end -}}
+{{- if kindIs "map" $tls -}}
+{{- $tls = ternary (list (dict "secretName" ($tls.secretName | default $default))) list $tls.enabled -}}
+{{- end -}}
 {{- $entries := list -}}
-{{- if kindIs "slice" $tls -}}
 {{- range $tls -}}
 {{- $entry := deepCopy . -}}
 {{- if and (not $entry.hosts) $host }}{{ $_ := set $entry "hosts" (list $host) }}{{ end -}}
 {{- $entries = append $entries $entry -}}
 {{- end -}}
-{{- else if kindIs "map" $tls -}}
-{{- if $tls.enabled -}}
-{{- $entry := dict "secretName" ($tls.secretName | default $default) -}}
-{{- if $host }}{{ $_ := set $entry "hosts" (list $host) }}{{ end -}}
-{{- $entries = append $entries $entry -}}
-{{- end -}}
-{{- else if $tls -}}
-{{- $entry := dict "secretName" $default -}}
-{{- if $host }}{{ $_ := set $entry "hosts" (list $host) }}{{ end -}}
-{{- $entries = append $entries $entry -}}
-{{- end -}}
 {{- if $entries }}{{ toYaml $entries }}{{ end -}}
+{{- end -}}
+
+{{/* Scheme of the UI's public URL: https when the Ingress has TLS. */}}
+{{- define "spark-client-app.uiScheme" -}}
+{{- ternary "https" "http" (ne (include "spark-client-app.uiTls" .) "") -}}
 {{- end -}}
 
 {{/* Names of the image pull Secrets: image.pullSecrets may hold names or {name: ...} objects. */}}
@@ -268,8 +265,7 @@ A sparkConf key that the wiring owns is an error naming what to set instead
 {{- $redirect := $v.ui.ingress.proxyRedirectUri -}}
 {{- if not $redirect -}}
 {{- $host := include "spark-client-app.uiHost" . -}}
-{{- $scheme := ternary "https" "http" (ne (include "spark-client-app.uiTls" .) "") -}}
-{{- $redirect = ternary (printf "%s://%s" $scheme $host) "/" (ne $host "") -}}
+{{- $redirect = ternary (printf "%s://%s" (include "spark-client-app.uiScheme" .) $host) "/" (ne $host "") -}}
 {{- end -}}
 {{- $_ := set $conf "spark.ui.proxyRedirectUri" $redirect -}}
 {{- end -}}
