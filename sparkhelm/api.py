@@ -6,17 +6,28 @@ rendered text is returned untouched.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sparkhelm import chartfiles
 from sparkhelm import values as values_mod
 from sparkhelm.engine import Engine, Rendered, get_engine
 from sparkhelm.engine.manifests import parse_manifest
+from sparkhelm.errors import SparkhelmError, UserError
+from sparkhelm.naming import validate_app_name
+from sparkhelm.target import KubeTarget
 from sparkhelm.values import AppValues
 
+if TYPE_CHECKING:
+    from sparkhelm.apps import AppStatus, AppSummary
+    from sparkhelm.cluster import Cluster
+    from sparkhelm.follow import Outcome
+    from sparkhelm.portforward import UiForwarder
+
 DEFAULT_NAMESPACE = "default"
+UNINSTALL_WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -69,3 +80,264 @@ def dry_run(inputs: Inputs, *, namespace: str = DEFAULT_NAMESPACE, engine: Engin
         for obj in parse_manifest(rendered.manifest)
     ]
     return DryRun(app_name=app.app_name, namespace=namespace, engine=chosen.name, objects=objects, notes=rendered.notes)
+
+
+# --- cluster operations ------------------------------------------------------------------------
+# Everything below talks to a cluster. `kubernetes` and the Helm engines are imported inside the
+# functions, so importing this module (and `sparkhelm --help`) stays fast.
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submitted app: where it runs and how to reach it."""
+
+    app_name: str
+    namespace: str
+    driver_pod: str
+    ui_url: str | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ui_command(self) -> str:
+        """The command that opens the UI through a port-forward."""
+        return f"sparkhelm ui {self.app_name} -n {self.namespace}"
+
+    @property
+    def logs_command(self) -> str:
+        """The command that follows the driver log."""
+        return f"sparkhelm logs {self.app_name} -n {self.namespace} -f"
+
+
+def _cluster(kube: KubeTarget) -> Cluster:
+    from sparkhelm.cluster import Cluster
+
+    return Cluster(kube)
+
+
+def submit(inputs: Inputs, *, kube: KubeTarget | None = None, engine: Engine | str = "auto") -> Submission:
+    """Validate, check the cluster, then install the app as a new release.
+
+    Bad input fails before any cluster contact; failed pre-flight checks before any write. An
+    install that fails part-way is uninstalled again, so it leaves nothing behind.
+    """
+    from sparkhelm import preflight
+    from sparkhelm.apps import ui_url
+    from sparkhelm.engine.failures import NameInUseError, OperationPendingError
+
+    chart_dir, app = _compute(inputs)  # input errors first, without a cluster
+    kube = kube or KubeTarget()
+    cluster = _cluster(kube)
+    namespace = cluster.namespace
+    chosen = get_engine(engine) if isinstance(engine, str) else engine
+    rendered = chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace)
+    objects = parse_manifest(rendered.manifest)
+    report = preflight.check(cluster, app=app.app_name, namespace=namespace, values=app.values, objects=objects)
+    resolved = KubeTarget(kube.kubeconfig, kube.context, namespace)
+    try:
+        chosen.install(chart_dir, app.values, release=app.app_name, namespace=namespace, kube=resolved)
+    except (NameInUseError, OperationPendingError):
+        raise  # somebody else's release: never remove it
+    except SparkhelmError as exc:
+        try:
+            chosen.uninstall(app.app_name, namespace=namespace, kube=resolved)
+        except SparkhelmError as cleanup:
+            raise type(exc)(f"{exc} (and removing the partial install failed: {cleanup})") from None
+        raise type(exc)(f"{exc} (the partial install was removed)") from None
+    ingress = next((o for o in objects if o.get("kind") == "Ingress"), None)
+    return Submission(
+        app_name=app.app_name,
+        namespace=namespace,
+        driver_pod=f"{app.app_name}-driver",
+        ui_url=ui_url(ingress),
+        warnings=report.warnings,
+    )
+
+
+def follow(
+    submission: Submission,
+    *,
+    kube: KubeTarget | None = None,
+    logs: bool = False,
+    timeout: float | None = None,
+    echo: Callable[[str], None] = print,
+    notice: Callable[[str], None] = print,
+) -> Outcome:
+    """Wait for the driver to end (streaming its log with `logs`); the outcome says how it ended."""
+    from sparkhelm.follow import Follower
+
+    cluster = _cluster(kube or KubeTarget(namespace=submission.namespace))
+    follower = Follower(cluster, submission.app_name, submission.namespace, timeout=timeout, echo=echo, notice=notice)
+    return follower.run(logs=logs)
+
+
+def archive(outcome: Outcome, directory: str | Path, *, kube: KubeTarget | None = None) -> list[Path]:
+    """Save the driver log and final status under `directory`/<app>/."""
+    from sparkhelm.follow import archive as write_archive
+
+    return write_archive(_cluster(kube or KubeTarget(namespace=outcome.app.namespace)), outcome, Path(directory))
+
+
+def list_apps(*, kube: KubeTarget | None = None, all_namespaces: bool = False) -> list[AppSummary]:
+    """The apps of this chart in the namespace (or all namespaces): one LIST of driver pods."""
+    from sparkhelm.apps import DRIVER_SELECTOR, summarize_all
+
+    cluster = _cluster(kube or KubeTarget())
+    return summarize_all(cluster.pods(DRIVER_SELECTOR, None if all_namespaces else cluster.namespace))
+
+
+def status(app_name: str, *, kube: KubeTarget | None = None) -> AppStatus:
+    """Driver phase, executors by phase, times, exit code and UI URL of one app."""
+    from sparkhelm.apps import AppStatus, executors_by_phase, summarize, ui_url
+    from sparkhelm.cluster import NotFoundError
+
+    validate_app_name(app_name, source="APP")
+    cluster = _cluster(kube or KubeTarget())
+    namespace = cluster.namespace
+    pod = cluster.pod(f"{app_name}-driver", namespace)
+    if pod is None:
+        raise NotFoundError(
+            f"no app {app_name} in namespace {namespace}; 'sparkhelm list -n {namespace}' shows the apps"
+        )
+    executors = cluster.pods(f"app-name={app_name},spark-role=executor", namespace)
+    ingress = cluster.ingress(f"{app_name}-ui-ingress", namespace)
+    return AppStatus(
+        app=summarize(pod), driver_pod=f"{app_name}-driver", executors=executors_by_phase(executors), ui=ui_url(ingress)
+    )
+
+
+def _log_pod(app_name: str, executor: str | None) -> str:
+    if executor is None:
+        return f"{app_name}-driver"
+    if executor.isdigit():
+        return f"{app_name}-exec-{executor}"
+    if executor.startswith(f"{app_name}-exec-"):
+        return executor
+    raise UserError(f"--executor {executor!r}: give the executor ID (1, 2, ...) or its pod name {app_name}-exec-N")
+
+
+def logs(
+    app_name: str,
+    *,
+    kube: KubeTarget | None = None,
+    follow_log: bool = False,
+    executor: str | None = None,
+    echo: Callable[[str], None] = print,
+) -> None:
+    """Print the driver's (or an executor's) log; with `follow_log`, until the container ends."""
+    from sparkhelm.cluster import NotFoundError
+
+    validate_app_name(app_name, source="APP")
+    pod = _log_pod(app_name, executor)
+    cluster = _cluster(kube or KubeTarget())
+    if cluster.pod(pod, cluster.namespace) is None:
+        what = f"executor pod {pod}" if executor else f"app {app_name}"
+        raise NotFoundError(
+            f"no {what} in namespace {cluster.namespace}; 'sparkhelm status {app_name}' shows what runs"
+        )
+    if follow_log:
+        for line in cluster.follow_log(pod, cluster.namespace):
+            echo(line)
+    else:
+        text = cluster.log(pod, cluster.namespace)
+        for line in text.splitlines():
+            echo(line)
+
+
+def delete(
+    app_names: Sequence[str],
+    *,
+    kube: KubeTarget | None = None,
+    engine: Engine | str = "auto",
+    wait: bool = False,
+) -> list[tuple[str, bool]]:
+    """Uninstall apps; (name, False) for one that was already gone: deleting twice is not an error."""
+    for name in app_names:
+        validate_app_name(name, source="APP")
+    kube = kube or KubeTarget()
+    namespace = kube.namespace or _cluster(kube).namespace
+    resolved = KubeTarget(kube.kubeconfig, kube.context, namespace)
+    chosen = get_engine(engine) if isinstance(engine, str) else engine
+    return _uninstall_many(chosen, [(name, namespace) for name in app_names], resolved, wait)
+
+
+def _uninstall_many(
+    engine: Engine, targets: list[tuple[str, str]], kube: KubeTarget, wait: bool
+) -> list[tuple[str, bool]]:
+    """Uninstall in parallel: releases are independent, and each uninstall is several round trips."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(target: tuple[str, str]) -> tuple[str, bool]:
+        name, namespace = target
+        where = KubeTarget(kube.kubeconfig, kube.context, namespace)
+        return name, engine.uninstall(name, namespace=namespace, kube=where, wait=wait)
+
+    with ThreadPoolExecutor(max_workers=UNINSTALL_WORKERS) as pool:
+        return list(pool.map(one, targets))
+
+
+def finished_apps(*, kube: KubeTarget | None = None, all_namespaces: bool = False) -> list[AppSummary]:
+    """Apps whose driver has ended (for `delete --all-finished`)."""
+    return [app for app in list_apps(kube=kube, all_namespaces=all_namespaces) if app.done]
+
+
+def gc(
+    older_than: float,
+    *,
+    kube: KubeTarget | None = None,
+    engine: Engine | str = "auto",
+    dry_run: bool = False,
+    all_namespaces: bool = False,
+) -> list[AppSummary]:
+    """Uninstall apps that finished more than `older_than` seconds ago; returns them (all, with dry_run)."""
+    import datetime
+
+    from sparkhelm.apps import collectable
+
+    kube = kube or KubeTarget()
+    apps = list_apps(kube=kube, all_namespaces=all_namespaces)
+    chosen = collectable(apps, older_than, datetime.datetime.now(tz=datetime.UTC))
+    if not dry_run and chosen:
+        selected = get_engine(engine) if isinstance(engine, str) else engine
+        _uninstall_many(selected, [(app.name, app.namespace) for app in chosen], kube, False)
+    return chosen
+
+
+def uninstall_after_run(
+    submission: Submission, *, kube: KubeTarget | None = None, engine: Engine | str = "auto"
+) -> bool:
+    """`run --cleanup`: remove the app once it has ended."""
+    kube = kube or KubeTarget()
+    return delete(
+        [submission.app_name], kube=KubeTarget(kube.kubeconfig, kube.context, submission.namespace), engine=engine
+    )[0][1]
+
+
+def open_ui(app_name: str, *, kube: KubeTarget | None = None, local_port: int = 4040) -> UiForwarder:
+    """A local listener forwarding to the driver's UI port (call `serve_forever`, then `stop`)."""
+    from sparkhelm.cluster import NotFoundError
+    from sparkhelm.portforward import UiForwarder
+
+    validate_app_name(app_name, source="APP")
+    cluster = _cluster(kube or KubeTarget())
+    pod = cluster.pod(f"{app_name}-driver", cluster.namespace)
+    if pod is None:
+        raise NotFoundError(f"no app {app_name} in namespace {cluster.namespace}")
+    if (pod.get("status") or {}).get("phase") != "Running":
+        phase = (pod.get("status") or {}).get("phase", "Unknown")
+        raise SparkhelmError(f"{app_name} is {phase}: the Spark UI exists only while the driver runs")
+    ui_port = _ui_port(pod)
+    try:
+        return UiForwarder(cluster, f"{app_name}-driver", cluster.namespace, ui_port, local_port)
+    except OSError as exc:
+        raise UserError(f"--port {local_port}: cannot listen on it ({exc.strerror}); pick another or 0") from None
+
+
+def _ui_port(pod: dict[str, object]) -> int:
+    """The driver container's port named spark-ui (4040 unless the values changed it)."""
+    spec = pod.get("spec")
+    containers = spec.get("containers", []) if isinstance(spec, dict) else []
+    for container in containers:
+        for port in container.get("ports") or []:
+            if port.get("name") == "spark-ui":
+                return int(port["containerPort"])
+    return 4040

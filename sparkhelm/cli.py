@@ -6,6 +6,7 @@ flag parsing exit 2, bad values exit 2, runtime failures exit 1.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
 
@@ -37,6 +38,10 @@ class _OneLineErrors(TyperGroup):
             _fail("aborted", 130)
         except SparkhelmError as exc:
             _fail(str(exc), exc.exit_code)
+        except Exception as exc:  # a bug, not the user's doing: one line unless asked for the traceback
+            if os.environ.get("SPARKHELM_DEBUG"):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (set SPARKHELM_DEBUG=1 for the traceback)", 1)
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -140,40 +145,290 @@ def values_command(
     sys.stdout.write(to_yaml(computed.values))
 
 
+KubeconfigOpt = Annotated[
+    str | None, typer.Option("--kubeconfig", help="Kubeconfig file. Default: $KUBECONFIG, then ~/.kube/config.")
+]
+ContextOpt = Annotated[str | None, typer.Option("--kube-context", help="Kubeconfig context. Default: current.")]
+ClusterNamespaceOpt = Annotated[
+    str | None, typer.Option("--namespace", "-n", help="Namespace. Default: the context's, else default.")
+]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output format: table, json or yaml.")]
+AllNamespacesOpt = Annotated[bool, typer.Option("--all-namespaces", "-A", help="Every namespace.")]
+
+
+def _kube(kubeconfig: str | None, context: str | None, namespace: str | None) -> Any:
+    from sparkhelm.target import KubeTarget
+
+    return KubeTarget(kubeconfig=kubeconfig, context=context, namespace=namespace)
+
+
+def _note(message: str) -> None:
+    typer.echo(message, err=True)
+
+
 @app.command()
 def run(
     values: ValuesOpt = None,
     sets: SetOpt = None,
     set_strings: SetStringOpt = None,
     name: NameOpt = None,
-    namespace: NamespaceOpt = "default",
+    namespace: ClusterNamespaceOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: ContextOpt = None,
     engine: EngineOpt = "auto",
     chart: ChartOpt = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and render; send nothing to a cluster.")] = False,
-    wait: Annotated[bool, typer.Option("--wait", help="Follow the driver until it ends.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the driver; exit 0 if it succeeds, 1 if not.")] = False,
+    logs: Annotated[bool, typer.Option("--logs", help="Stream the driver log while waiting (implies --wait).")] = False,
+    timeout: Annotated[
+        str | None, typer.Option("--timeout", help="Stop waiting after this long (90s, 15m, 2h).", metavar="D")
+    ] = None,
+    cleanup: Annotated[
+        bool, typer.Option("--cleanup", help="Uninstall the app after it ends (implies --wait).")
+    ] = False,
+    archive_logs: Annotated[
+        str | None,
+        typer.Option(
+            "--archive-logs", help="Save driver log and status to DIR/<app>/ (implies --wait).", metavar="DIR"
+        ),
+    ] = None,
 ) -> None:
-    """Submit the application (with --dry-run: show what would be installed)."""
+    """Submit the application; with --wait, follow it and exit with Spark's result."""
     from sparkhelm import api
+    from sparkhelm.durations import parse_duration
     from sparkhelm.errors import UserError
 
     inputs = _inputs(values, sets, set_strings, name, chart)
-    if not dry_run:
-        # Validate first, so bad input is reported as such, then say what this version can do.
-        api.compute_values(inputs)
-        raise UserError(
-            "run: submitting to a cluster is not in this version yet; use --dry-run, or install the "
-            "output of 'sparkhelm values' with 'helm install APP charts/spark-client-app -f FILE'"
+    following = wait or logs or cleanup or archive_logs is not None
+    seconds = parse_duration(timeout, "--timeout") if timeout is not None else None
+    if dry_run:
+        if following or timeout is not None:
+            raise UserError(
+                "run: --wait, --logs, --timeout, --cleanup and --archive-logs need a cluster; drop --dry-run"
+            )
+        result = api.dry_run(inputs, namespace=namespace or api.DEFAULT_NAMESPACE, engine=engine)
+        typer.echo(f"app: {result.app_name}")
+        typer.echo(f"namespace: {result.namespace}")
+        typer.echo(f"engine: {result.engine}")
+        typer.echo("would install:")
+        for kind, object_name in result.objects:
+            typer.echo(f"  {kind}/{object_name}")
+        typer.echo("dry run: nothing was sent to a cluster")
+        return
+    if timeout is not None and not following:
+        raise UserError("--timeout limits --wait: add --wait (or --logs / --cleanup)")
+    kube = _kube(kubeconfig, kube_context, namespace)
+    submission = api.submit(inputs, kube=kube, engine=engine)
+    for warning in submission.warnings:
+        _note(f"sparkhelm: warning: {warning}")
+    typer.echo(f"app:        {submission.app_name}")
+    typer.echo(f"namespace:  {submission.namespace}")
+    typer.echo(f"driver pod: {submission.driver_pod}")
+    typer.echo(f"ui:         {submission.ui_url or submission.ui_command}")
+    typer.echo(f"logs:       {submission.logs_command}")
+    if not following:
+        return
+    try:
+        outcome = api.follow(submission, kube=kube, logs=logs, timeout=seconds, echo=typer.echo, notice=_note)
+    except KeyboardInterrupt:
+        _note(
+            f"sparkhelm: stopped following {submission.app_name}; it keeps running. "
+            f"Delete it with: sparkhelm delete {submission.app_name} -n {submission.namespace}"
         )
-    if wait:
-        raise UserError("run: --wait needs a cluster; it cannot be combined with --dry-run")
-    result = api.dry_run(inputs, namespace=namespace, engine=engine)
-    typer.echo(f"app: {result.app_name}")
-    typer.echo(f"namespace: {result.namespace}")
-    typer.echo(f"engine: {result.engine}")
-    typer.echo("would install:")
-    for kind, object_name in result.objects:
-        typer.echo(f"  {kind}/{object_name}")
-    typer.echo("dry run: nothing was sent to a cluster")
+        sys.exit(130)
+    if archive_logs is not None:
+        for path in api.archive(outcome, archive_logs, kube=kube):
+            _note(f"archived {path}")
+    if cleanup:
+        api.uninstall_after_run(submission, kube=kube, engine=engine)
+        _note(f"deleted {submission.app_name}")
+    app_state = outcome.app
+    if outcome.succeeded:
+        _note(f"{submission.app_name} succeeded")
+        return
+    detail = f"exit code {app_state.exit_code}" if app_state.exit_code is not None else app_state.phase
+    message = f": {' '.join(app_state.message.split())}" if app_state.message else ""
+    if outcome.log_tail:
+        _note(f"last lines of the driver log:\n{outcome.log_tail.rstrip()}")
+    _fail(f"{submission.app_name} failed ({detail}){message}", 1)
+
+
+@app.command("list")
+def list_command(
+    namespace: ClusterNamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    output: OutputOpt = "table",
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: ContextOpt = None,
+) -> None:
+    """List the apps of this chart: name, phase, age, priority class (one API call)."""
+    import datetime
+
+    from sparkhelm import api
+    from sparkhelm.durations import format_duration
+    from sparkhelm.output import check_format, structured, table
+
+    check_format(output)
+    apps = api.list_apps(kube=_kube(kubeconfig, kube_context, namespace), all_namespaces=all_namespaces)
+    if output != "table":
+        sys.stdout.write(structured([a.to_dict() for a in apps], output))
+        return
+    if not apps:
+        _note("no apps found")
+        return
+    now = datetime.datetime.now(tz=datetime.UTC)
+    headers = (["namespace"] if all_namespaces else []) + ["name", "phase", "age", "priority class"]
+    rows = [
+        ([a.namespace] if all_namespaces else []) + [a.name, a.phase, format_duration(a.age(now)), a.priority_class]
+        for a in apps
+    ]
+    sys.stdout.write(table(headers, rows))
+
+
+@app.command()
+def status(
+    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app name.")],
+    namespace: ClusterNamespaceOpt = None,
+    output: OutputOpt = "table",
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: ContextOpt = None,
+) -> None:
+    """Show an app: driver phase, executors by phase, start/finish, exit code, UI URL."""
+    from sparkhelm import api
+    from sparkhelm.output import check_format, fields, structured
+
+    check_format(output)
+    state = api.status(app_name, kube=_kube(kubeconfig, kube_context, namespace))
+    if output != "table":
+        sys.stdout.write(structured(state.to_dict(), output))
+        return
+    a = state.app
+    executors = ", ".join(f"{count} {phase}" for phase, count in state.executors.items()) or "none"
+    ui = state.ui or f"sparkhelm ui {a.name} -n {a.namespace}"
+    rows: list[tuple[str, Any]] = [
+        ("app", a.name),
+        ("namespace", a.namespace),
+        ("phase", a.phase + (f" ({a.reason})" if a.reason and a.phase != "Succeeded" else "")),
+        ("driver pod", state.driver_pod),
+        ("executors", executors),
+        ("priority class", a.priority_class),
+        ("created", a.created),
+        ("started", a.started),
+        ("finished", a.finished),
+        ("exit code", a.exit_code),
+        ("message", a.message),
+        ("ui", ui),
+    ]
+    sys.stdout.write(fields(rows))
+
+
+@app.command()
+def logs(
+    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app name.")],
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the container ends.")] = False,
+    executor: Annotated[
+        str | None, typer.Option("--executor", help="An executor's log instead of the driver's (ID or pod).")
+    ] = None,
+    namespace: ClusterNamespaceOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: ContextOpt = None,
+) -> None:
+    """Print the driver's log (or an executor's)."""
+    from sparkhelm import api
+
+    try:
+        api.logs(
+            app_name,
+            kube=_kube(kubeconfig, kube_context, namespace),
+            follow_log=follow,
+            executor=executor,
+            echo=typer.echo,
+        )
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+@app.command()
+def delete(
+    app_names: Annotated[list[str] | None, typer.Argument(metavar="APP...", help="Apps to delete.")] = None,
+    all_finished: Annotated[
+        bool, typer.Option("--all-finished", help="Delete every app whose driver has ended.")
+    ] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Return only when the app's objects are gone.")] = False,
+    namespace: ClusterNamespaceOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: ContextOpt = None,
+    engine: EngineOpt = "auto",
+) -> None:
+    """Uninstall apps (deleting an app that is already gone is not an error)."""
+    from sparkhelm import api
+    from sparkhelm.errors import UserError
+
+    names = list(app_names or [])
+    if not names and not all_finished:
+        raise UserError("delete: name the apps (APP...) or pass --all-finished")
+    if names and all_finished:
+        raise UserError("delete: give either APP names or --all-finished, not both")
+    kube = _kube(kubeconfig, kube_context, namespace)
+    if all_finished:
+        names = [a.name for a in api.finished_apps(kube=kube)]
+        if not names:
+            _note("no finished apps")
+            return
+    for app_name, removed in api.delete(names, kube=kube, engine=engine, wait=wait):
+        typer.echo(f"deleted {app_name}" if removed else f"{app_name} was already gone")
+
+
+@app.command()
+def gc(
+    older_than: Annotated[
+        str,
+        typer.Option("--older-than", help="Only apps that ended at least this long ago (30m, 2h, 1d).", metavar="D"),
+    ] = "1h",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would be deleted.")] = False,
+    namespace: ClusterNamespaceOpt = None,
+    all_namespaces: AllNamespacesOpt = False,
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: ContextOpt = None,
+    engine: EngineOpt = "auto",
+) -> None:
+    """Uninstall finished apps (Succeeded or Failed) that ended before --older-than."""
+    from sparkhelm import api
+    from sparkhelm.durations import parse_duration
+
+    seconds = parse_duration(older_than, "--older-than")
+    chosen = api.gc(
+        seconds,
+        kube=_kube(kubeconfig, kube_context, namespace),
+        engine=engine,
+        dry_run=dry_run,
+        all_namespaces=all_namespaces,
+    )
+    verb = "would delete" if dry_run else "deleted"
+    for app_state in chosen:
+        typer.echo(f"{verb} {app_state.namespace}/{app_state.name} ({app_state.phase})")
+    _note(f"{len(chosen)} finished app(s) {verb}" if chosen else f"no apps finished more than {older_than} ago")
+
+
+@app.command()
+def ui(
+    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app name.")],
+    port: Annotated[int, typer.Option("--port", help="Local port (0: any free port).")] = 4040,
+    namespace: ClusterNamespaceOpt = None,
+    kubeconfig: KubeconfigOpt = None,
+    kube_context: ContextOpt = None,
+) -> None:
+    """Forward a local port to the driver's Spark UI and print its URL, until Ctrl-C."""
+    from sparkhelm import api
+
+    forwarder = api.open_ui(app_name, kube=_kube(kubeconfig, kube_context, namespace), local_port=port)
+    typer.echo(f"Spark UI of {app_name}: {forwarder.url}  (Ctrl-C to stop)")
+    try:
+        forwarder.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        forwarder.stop()
 
 
 @app.command()

@@ -58,3 +58,16 @@ class Cli:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An emulated API server (kmock + tests/harness) that KUBECONFIG points at; closed after the test."""
+    from tests.harness import RunningCluster
+
+    running = RunningCluster(tmp_path)
+    monkeypatch.setenv("KUBECONFIG", str(running.kubeconfig))
+    monkeypatch.delenv("HELM_DRIVER", raising=False)
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    yield running
+    running.close()

@@ -1,4 +1,4 @@
-"""Helm engines behind one small interface: render a chart with values into manifests.
+"""Helm engines behind one small interface: render, install and uninstall the chart.
 
 Two backends: the embedded Helm SDK (helm-python-sdk, no binary needed) and a `helm` binary driven
 through pyhelm3. Each is imported only when chosen, so that commands that do not render stay fast.
@@ -10,9 +10,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sparkhelm.errors import UserError
+
+if TYPE_CHECKING:
+    from sparkhelm.target import KubeTarget
 
 ENGINE_CHOICES = ("auto", "embedded", "helm")
 
@@ -32,6 +35,16 @@ class Engine(Protocol):
 
     def render(self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str) -> Rendered:
         """Render the chart offline with these values, as release `release` in `namespace`."""
+        ...
+
+    def install(
+        self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str, kube: KubeTarget
+    ) -> None:
+        """Install a new release (never an upgrade); Helm failures raise errors from `engine.failures`."""
+        ...
+
+    def uninstall(self, release: str, *, namespace: str, kube: KubeTarget, wait: bool = False) -> bool:
+        """Uninstall a release; False when there was none. `wait`: until its objects are gone."""
         ...
 
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import helm_python
 from helm_python import errors as helm_errors
 
 from sparkhelm.engine import Rendered
+from sparkhelm.engine.failures import ReleaseNotFoundError, classify
 from sparkhelm.engine.manifests import format_manifest
 from sparkhelm.errors import EngineError, UserError
+
+if TYPE_CHECKING:
+    from sparkhelm.target import KubeTarget
+
+#: Helm's release storage, as `helm` reads it from $HELM_DRIVER (secret unless set).
+DEFAULT_STORAGE = "secret"
 
 _EXECUTION_ERROR = re.compile(r"execution error at \([^)]*\):\s*(.*)", re.S)
 
@@ -33,6 +41,26 @@ def explain_helm_error(message: str) -> str:
     return "; ".join(details) if details else " ".join(lines)
 
 
+def _kubeconfig_source(kube: KubeTarget) -> dict[str, str]:
+    """The kubeconfig to hand to the SDK, resolved here from $KUBECONFIG.
+
+    The Go runtime snapshots the environment when the shared library loads, so it would not see a
+    KUBECONFIG set later in this process; and a KUBECONFIG list is merged the way kubectl merges it.
+    """
+    if kube.kubeconfig:
+        return {"kubeconfig_path": kube.kubeconfig}
+    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    if not paths:
+        return {}
+    if len(paths) == 1:
+        return {"kubeconfig_path": paths[0]}
+    import yaml
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    merged = KubeConfigMerger(os.pathsep.join(paths)).config.value
+    return {"kubeconfig_content": yaml.safe_dump(merged)}
+
+
 class EmbeddedEngine:
     """Renders with helm-python-sdk (Helm v4 semantics)."""
 
@@ -49,3 +77,40 @@ class EmbeddedEngine:
             raise EngineError(f"embedded Helm engine: {explain_helm_error(str(exc))}") from None
         manifest, notes = format_manifest(templates)
         return Rendered(manifest=manifest, notes=notes)
+
+    @staticmethod
+    def _config(namespace: str, kube: KubeTarget) -> Any:
+        """Cluster access as helm resolves it: --kubeconfig, else $KUBECONFIG, ~/.kube/config, in-cluster."""
+        return helm_python.Config(
+            **_kubeconfig_source(kube),
+            kube_context=kube.context,
+            namespace=namespace,
+            storage_driver=os.environ.get("HELM_DRIVER") or DEFAULT_STORAGE,
+        )
+
+    def install(
+        self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str, kube: KubeTarget
+    ) -> None:
+        """Install without waiting on resources: a driver may queue for a long time, which is not a failure."""
+        try:
+            chart = _load(chart_dir)
+            with self._config(namespace, kube) as config:
+                config.install(chart, release, values, namespace=namespace, description="sparkhelm run")
+        except (helm_errors.HelmValuesError, helm_errors.HelmRenderError) as exc:
+            raise UserError(f"invalid values: {explain_helm_error(str(exc))}") from None
+        except helm_errors.HelmError as exc:
+            raise classify(str(exc), action="install", release=release, namespace=namespace) from None
+
+    def uninstall(self, release: str, *, namespace: str, kube: KubeTarget, wait: bool = False) -> bool:
+        """Uninstall; dependents of the driver pod (executors) go with it through garbage collection."""
+        try:
+            with self._config(namespace, kube) as config:
+                config.uninstall(release, wait="watcher" if wait else None)
+        except helm_errors.HelmNotFoundError:
+            return False
+        except helm_errors.HelmError as exc:
+            error = classify(str(exc), action="uninstall", release=release, namespace=namespace)
+            if isinstance(error, ReleaseNotFoundError):
+                return False
+            raise error from None
+        return True

@@ -1,37 +1,92 @@
 """The helm-binary engine: a `helm` on PATH driven through pyhelm3 (what ops teams already run).
 
 pyhelm3's `Client()` runs `helm version` in its constructor, so only its `Command` is used, and
-only when this engine is chosen. Values go to helm on stdin, never on the command line.
+only when this engine is chosen. Values go to helm on stdin and the cluster is named by kubeconfig
+path and context, never by a token on the command line (argv is readable by every local user).
+Helm 3 and Helm 4 differ in `--wait`: a boolean in Helm 3, a strategy in Helm 4.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyhelm3 import Command
 from pyhelm3 import errors as helm_errors
 
 from sparkhelm.engine import Rendered
 from sparkhelm.engine.embedded import explain_helm_error
+from sparkhelm.engine.failures import ReleaseNotFoundError, classify
 from sparkhelm.errors import EngineError, UserError
+
+if TYPE_CHECKING:
+    from sparkhelm.target import KubeTarget
+
+_VERSION = re.compile(r"v?(\d+)\.(\d+)")
+
+
+def install_args(release: str, chart_dir: Path, namespace: str, major: int) -> list[str]:
+    """`helm install` (never `upgrade --install`, never `--take-ownership`), values from stdin.
+
+    No resource wait in either version: Helm 4 says so explicitly with `--wait=hookOnly` (its default),
+    Helm 3 waits only when `--wait` is given.
+    """
+    argv = ["install", release, str(chart_dir), "--namespace", namespace, "--values", "-"]
+    argv += ["--description", "sparkhelm run", "--output", "json"]
+    if major >= 4:
+        argv.append("--wait=hookOnly")
+    return argv
+
+
+def uninstall_args(release: str, namespace: str, major: int, *, wait: bool) -> list[str]:
+    """`helm uninstall`; with `wait`, foreground cascade so dependents are gone when it returns."""
+    argv = ["uninstall", release, "--namespace", namespace]
+    if wait:
+        argv += ["--cascade", "foreground", "--wait=watcher" if major >= 4 else "--wait"]
+    return argv
 
 
 class HelmBinaryEngine:
-    """Renders with `helm template`."""
+    """Renders with `helm template`, installs with `helm install`, removes with `helm uninstall`."""
 
     name = "helm"
 
     def __init__(self, executable: str) -> None:
+        self._executable = executable
         self._command = Command(executable=executable)
+        self._major: int | None = None
+
+    def _run(self, argv: list[str], stdin: bytes | None = None, kube: KubeTarget | None = None) -> bytes:
+        command = self._command
+        if kube is not None and (kube.kubeconfig or kube.context):
+            kubeconfig = Path(kube.kubeconfig) if kube.kubeconfig else None
+            command = Command(executable=self._executable, kubeconfig=kubeconfig, kubecontext=kube.context)
+        output: bytes = asyncio.run(command.run(argv, stdin))
+        return output
+
+    def major_version(self) -> int:
+        """Helm's major version from `helm version`, asked once."""
+        if self._major is None:
+            try:
+                text = self._run(["version", "--template", "{{.Version}}"]).decode()
+            except helm_errors.Error as exc:
+                raise EngineError(
+                    f"helm version failed: {explain_helm_error(exc.stderr.decode(errors='replace'))}"
+                ) from None
+            match = _VERSION.search(text)
+            if not match:
+                raise EngineError(f"helm version printed {text.strip()!r}, not a version; check {self._executable}")
+            self._major = int(match.group(1))
+        return self._major
 
     def render(self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str) -> Rendered:
         """`helm template RELEASE CHART --namespace NS --values -` with the values as JSON on stdin."""
         argv = ["template", release, str(chart_dir), "--namespace", namespace, "--values", "-"]
         try:
-            output = asyncio.run(self._command.run(argv, json.dumps(values).encode()))
+            output = self._run(argv, json.dumps(values).encode())
         except helm_errors.FailedToRenderChartError as exc:
             raise UserError(f"invalid values: {explain_helm_error(exc.stderr.decode(errors='replace'))}") from None
         except helm_errors.Error as exc:
@@ -40,3 +95,30 @@ class HelmBinaryEngine:
                 raise UserError(f"invalid values: {explain_helm_error(stderr)}") from None
             raise EngineError(f"helm template failed: {explain_helm_error(stderr)}") from None
         return Rendered(manifest=output.decode(), notes="")
+
+    def install(
+        self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str, kube: KubeTarget
+    ) -> None:
+        """`helm install` as a new release."""
+        argv = install_args(release, chart_dir, namespace, self.major_version())
+        try:
+            self._run(argv, json.dumps(values).encode(), kube)
+        except helm_errors.Error as exc:
+            stderr = exc.stderr.decode(errors="replace")
+            if "values don't meet the specifications" in stderr or "execution error at" in stderr:
+                raise UserError(f"invalid values: {explain_helm_error(stderr)}") from None
+            raise classify(stderr, action="install", release=release, namespace=namespace) from None
+
+    def uninstall(self, release: str, *, namespace: str, kube: KubeTarget, wait: bool = False) -> bool:
+        """`helm uninstall`; False when the release did not exist."""
+        argv = uninstall_args(release, namespace, self.major_version(), wait=wait)
+        try:
+            self._run(argv, None, kube)
+        except helm_errors.Error as exc:
+            error = classify(
+                exc.stderr.decode(errors="replace"), action="uninstall", release=release, namespace=namespace
+            )
+            if isinstance(error, ReleaseNotFoundError):
+                return False
+            raise error from None
+        return True

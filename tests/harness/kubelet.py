@@ -1,0 +1,167 @@
+"""A simulated kubelet and Spark driver: what happens to a driver pod after sparkhelm creates it.
+
+Tests choose a `DriverScript` per app (or a default): how long the pod stays Pending, which log
+lines the driver prints, how many executor pods it creates (owned by the driver pod, as Spark does),
+and whether it ends Succeeded or Failed (with an exit code and termination message).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from kmock import resource
+
+from tests.harness.emulator import PODS, merge_patch, now
+
+if TYPE_CHECKING:
+    from tests.harness.emulator import ClusterEmulator
+
+
+@dataclass
+class DriverScript:
+    """The life of one simulated driver pod."""
+
+    outcome: str = "Succeeded"  # Succeeded | Failed | Running (never ends) | Pending (never starts)
+    log: list[str] = field(default_factory=lambda: ["Pi is roughly 3.14159", "SparkContext stopped"])
+    exit_code: int | None = None
+    message: str = ""
+    executors: int = 2
+    start_after: float = 0.05
+    run_for: float = 0.15
+
+
+class Kubelet:
+    """Moves driver pods through their phases and plays their scripts."""
+
+    def __init__(self, emulator: ClusterEmulator) -> None:
+        self.emulator = emulator
+        self.default = DriverScript()
+        self.scripts: dict[str, DriverScript] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        emulator.on_change.append(self._changed)
+
+    def _changed(self, event: str, res: resource, obj: dict[str, Any]) -> None:
+        labels = obj.get("metadata", {}).get("labels") or {}
+        if event == "ADDED" and res == PODS and labels.get("spark-role") == "driver":
+            task = asyncio.get_running_loop().create_task(self._run(obj))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def _update(self, namespace: str, name: str, patch: dict[str, Any]) -> dict[str, Any] | None:
+        emu = self.emulator
+        async with emu._lock:
+            current = emu._live(PODS, namespace, name)
+            if current is None:
+                return None
+            merged: dict[str, Any] = merge_patch(current, patch)
+            await emu._store(PODS, namespace, merged, "MODIFIED")
+            return merged
+
+    async def _run(self, pod: dict[str, Any]) -> None:
+        meta = pod["metadata"]
+        namespace, name = meta["namespace"], meta["name"]
+        app = (meta.get("labels") or {}).get("app-name", name)
+        script = self.scripts.get(app, self.default)
+        container = pod["spec"]["containers"][0]["name"]
+        if script.outcome == "Pending":
+            await self._update(
+                namespace,
+                name,
+                {
+                    "status": {
+                        "phase": "Pending",
+                        "conditions": [
+                            {
+                                "type": "PodScheduled",
+                                "status": "False",
+                                "reason": "Unschedulable",
+                                "message": "0/3 nodes are available: 3 Insufficient cpu.",
+                            }
+                        ],
+                    }
+                },
+            )
+            return
+        await asyncio.sleep(script.start_after)
+        started = now()
+        image = {"image": pod["spec"]["containers"][0].get("image", ""), "imageID": "sha256:0123456789abcdef"}
+        running = await self._update(
+            namespace,
+            name,
+            {
+                "status": {
+                    "phase": "Running",
+                    "podIP": "10.244.0.17",
+                    "startTime": started,
+                    "containerStatuses": [
+                        {
+                            "name": container,
+                            "ready": True,
+                            "restartCount": 0,
+                            "state": {"running": {"startedAt": started}},
+                        }
+                    ],
+                }
+            },
+        )
+        if running is None:
+            return
+        uid = running["metadata"]["uid"]
+        executors = [f"{app}-exec-{index}" for index in range(1, script.executors + 1)]
+        for executor in executors:
+            async with self.emulator._lock:
+                await self.emulator._create(
+                    PODS,
+                    namespace,
+                    {
+                        "apiVersion": "v1",
+                        "kind": "Pod",
+                        "metadata": {
+                            "name": executor,
+                            "labels": {
+                                "app-name": app,
+                                "spark-role": "executor",
+                                "spark-exec-id": executor.rsplit("-", 1)[1],
+                            },
+                            "ownerReferences": [
+                                {"apiVersion": "v1", "kind": "Pod", "name": name, "uid": uid, "controller": True}
+                            ],
+                        },
+                        "spec": {"containers": [{"name": "spark-kubernetes-executor", "image": "spark"}]},
+                        "status": {"phase": "Running"},
+                    },
+                )
+        for line in script.log:
+            await asyncio.sleep(script.run_for / max(len(script.log), 1))
+            key = (namespace, name)
+            self.emulator.logs[key] = self.emulator.logs.get(key, "") + line + "\n"
+        if script.outcome == "Running":
+            return
+        for executor in executors:  # Spark deletes its executors when the SparkContext stops
+            async with self.emulator._lock:
+                if self.emulator._live(PODS, namespace, executor) is not None:
+                    await self.emulator._remove(PODS, namespace, executor)
+        failed = script.outcome == "Failed"
+        exit_code = script.exit_code if script.exit_code is not None else (1 if failed else 0)
+        terminated = {
+            "exitCode": exit_code,
+            "reason": "Error" if failed else "Completed",
+            "startedAt": started,
+            "finishedAt": now(),
+        }
+        if script.message:
+            terminated["message"] = script.message
+        await self._update(
+            namespace,
+            name,
+            {
+                "status": {
+                    "phase": script.outcome,
+                    "containerStatuses": [
+                        {"name": container, "ready": False, "restartCount": 0, "state": {"terminated": terminated}}
+                    ],
+                }
+            },
+        )
