@@ -24,11 +24,15 @@ with open(record, "a") as handle:
     handle.write(json.dumps({{"argv": sys.argv[1:], "stdin": stdin}}) + "\\n")
 if sys.argv[1:2] == ["version"]:
     print(os.environ.get("FAKE_HELM_VERSION", "v3.16.2"), end="")
+elif os.environ.get("FAKE_HELM_FAIL"):
+    print("Error: " + os.environ["FAKE_HELM_FAIL"], file=sys.stderr)
+    sys.exit(1)
 elif sys.argv[1:2] == ["template"]:
-    if os.environ.get("FAKE_HELM_FAIL"):
-        print("Error: " + os.environ["FAKE_HELM_FAIL"], file=sys.stderr)
-        sys.exit(1)
     sys.stdout.write({CANNED!r})
+elif sys.argv[1:2] == ["install"]:
+    print(json.dumps({{"name": sys.argv[2], "info": {{"status": "deployed"}}}}))
+elif sys.argv[1:2] == ["uninstall"]:
+    print(f'release "{{sys.argv[2]}}" uninstalled')
 """
 
 
@@ -87,3 +91,94 @@ def test_helm_binary_other_failure_is_runtime_error(cli, fake_helm: Path, monkey
     result = cli("template", "-f", VALUES_DIR / "prod.yaml", "--name", "etl", "--engine", "helm")
     assert result.exit_code == 1
     assert "kubeVersion" in result.stderr and result.stderr.count("\n") == 1
+
+
+# --- install / uninstall through the helm binary ---------------------------------------------
+
+from sparkhelm.engine.failures import NameInUseError, OperationPendingError  # noqa: E402
+from sparkhelm.engine.helmbin import HelmBinaryEngine  # noqa: E402
+from sparkhelm.target import KubeTarget  # noqa: E402
+from tests.conftest import CHART  # noqa: E402
+
+KUBE = KubeTarget(kubeconfig="/home/me/.kube/team.yaml", context="prod", namespace="jobs")
+
+
+def _engine() -> HelmBinaryEngine:
+    engine = get_engine("helm")
+    assert isinstance(engine, HelmBinaryEngine)
+    return engine
+
+
+@pytest.mark.parametrize(
+    ("version", "wait_flags"),
+    [("v3.16.2", []), ("v4.1.0", ["--wait=hookOnly"])],
+)
+def test_install_flags_for_helm_3_and_4(fake_helm: Path, monkeypatch: pytest.MonkeyPatch, version: str,
+                                        wait_flags: list[str]) -> None:
+    monkeypatch.setenv("FAKE_HELM_VERSION", version)
+    _engine().install(CHART, {"nameOverride": "pi-1"}, release="pi-1", namespace="jobs", kube=KUBE)
+    recorded = calls(fake_helm)
+    assert recorded[0]["argv"] == ["version", "--template", "{{.Version}}"]
+    argv = recorded[1]["argv"]
+    assert argv[:8] == ["install", "pi-1", str(CHART), "--namespace", "jobs", "--values", "-", "--description"]
+    assert [a for a in argv if a.startswith("--wait")] == wait_flags
+    assert argv[argv.index("--kubeconfig") + 1] == "/home/me/.kube/team.yaml"
+    assert argv[argv.index("--kube-context") + 1] == "prod"
+    assert "upgrade" not in argv and "--install" not in argv and "--take-ownership" not in argv
+    assert not any("token" in a for a in argv)
+    assert json.loads(recorded[1]["stdin"]) == {"nameOverride": "pi-1"}
+
+
+@pytest.mark.parametrize(
+    ("version", "wait", "expected_tail"),
+    [
+        ("v3.16.2", False, []),
+        ("v3.16.2", True, ["--cascade", "foreground", "--wait"]),
+        ("v4.1.0", True, ["--cascade", "foreground", "--wait=watcher"]),
+    ],
+)
+def test_uninstall_flags_for_helm_3_and_4(fake_helm: Path, monkeypatch: pytest.MonkeyPatch, version: str,
+                                          wait: bool, expected_tail: list[str]) -> None:
+    monkeypatch.setenv("FAKE_HELM_VERSION", version)
+    assert _engine().uninstall("pi-1", namespace="jobs", kube=KubeTarget(), wait=wait) is True
+    argv = calls(fake_helm)[-1]["argv"]
+    assert argv == ["uninstall", "pi-1", "--namespace", "jobs", *expected_tail]
+
+
+def test_helm_version_is_asked_once(fake_helm: Path) -> None:
+    engine = _engine()
+    engine.uninstall("a", namespace="jobs", kube=KubeTarget())
+    engine.uninstall("b", namespace="jobs", kube=KubeTarget())
+    assert [c["argv"][0] for c in calls(fake_helm)] == ["version", "uninstall", "uninstall"]
+
+
+def test_uninstall_of_a_missing_release_is_not_an_error(fake_helm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = _engine()
+    engine.major_version()
+    monkeypatch.setenv("FAKE_HELM_FAIL", "uninstall: Release not loaded: pi-1: release: not found")
+    assert engine.uninstall("pi-1", namespace="jobs", kube=KubeTarget()) is False
+
+
+@pytest.mark.parametrize(
+    ("stderr", "error", "exit_code", "phrase"),
+    [
+        ("INSTALLATION FAILED: cannot reuse a name that is still in use", NameInUseError, 2, "already in use"),
+        ("INSTALLATION FAILED: another operation (install/upgrade/rollback) is in progress", OperationPendingError, 1,
+         "sparkhelm delete pi-1 -n jobs"),
+        ('INSTALLATION FAILED: create: failed to create: Secret "sh.helm.release.v1.pi-1.v1" is invalid: data: Too '
+         "long: must have at most 1048576 bytes", UserError, 2, "1 MiB"),
+        ('Kubernetes cluster unreachable: Get "https://10.0.0.1/version": dial tcp 10.0.0.1:443: i/o timeout',
+         Exception, 1, "cannot reach the Kubernetes API"),
+        ('pods "pi-1-driver" is forbidden: User "me" cannot create resource "pods"', Exception, 1, "forbidden"),
+    ],
+)
+def test_helm_errors_become_one_actionable_line(fake_helm: Path, monkeypatch: pytest.MonkeyPatch, stderr: str,
+                                                error: type[Exception], exit_code: int, phrase: str) -> None:
+    engine = _engine()
+    engine.major_version()
+    monkeypatch.setenv("FAKE_HELM_FAIL", stderr)
+    with pytest.raises(error) as caught:
+        engine.install(CHART, {}, release="pi-1", namespace="jobs", kube=KubeTarget())
+    assert getattr(caught.value, "exit_code", None) == exit_code
+    assert phrase in str(caught.value)
+    assert "\n" not in str(caught.value)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import threading
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -138,3 +139,22 @@ class RunningCluster:
     def requests(self) -> list[tuple[str, str]]:
         """(method, path?query) of every request served so far."""
         return [(r.method.value, str(r.url.relative())) for r in list(self.emulator._requests)]
+
+    def replace(self, obj: dict[str, Any]) -> None:
+        """Overwrite a live object (tests use it to move time or state along)."""
+        obj = copy.deepcopy(obj)
+        res = RESOURCES[obj["kind"]]
+
+        async def store() -> None:
+            async with self.emulator._lock:
+                await self.emulator._store(res, obj["metadata"].get("namespace"), obj, "MODIFIED")
+
+        self.call(store())
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10) -> None:
+        """Poll until `predicate()` holds (the simulated kubelet works asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise AssertionError("condition not reached in time")
+            time.sleep(0.02)

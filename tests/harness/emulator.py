@@ -208,6 +208,8 @@ class ClusterEmulator(KubernetesEmulator):
     logs: dict[tuple[str, str], str] = attrs.field(factory=dict)
     #: SelfSubjectAccessReview denials: (verb, resource, namespace) tuples; "*" matches any.
     denied: set[tuple[str, str, str]] = attrs.field(factory=set)
+    #: Resources whose creation an admission webhook rejects (plural names): a failure RBAC cannot predict.
+    rejected: set[str] = attrs.field(factory=set)
     #: Where a port-forward to (namespace, pod, port) really connects: a local (host, port).
     forwards: dict[tuple[str, str, int], tuple[str, int]] = attrs.field(factory=dict)
     #: Called after every stored change (the simulated kubelet reacts to new driver pods).
@@ -392,6 +394,11 @@ class ClusterEmulator(KubernetesEmulator):
 
     async def _create(self, res: resource, namespace: str | None, obj: dict[str, Any]) -> aiohttp.web.Response:
         meta = obj.setdefault("metadata", {})
+        if res.plural in self.rejected:
+            return _status(
+                400, "BadRequest",
+                f'admission webhook "policy.example.com" denied the request: {res.plural} are not allowed here',
+            )
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         name = meta.get("name")

@@ -100,6 +100,7 @@ class Kubelet:
                             "name": container,
                             "ready": True,
                             "restartCount": 0,
+                            **image,
                             "state": {"running": {"startedAt": started}},
                         }
                     ],
@@ -160,7 +161,7 @@ class Kubelet:
                 "status": {
                     "phase": script.outcome,
                     "containerStatuses": [
-                        {"name": container, "ready": False, "restartCount": 0, "state": {"terminated": terminated}}
+                        {"name": container, "ready": False, "restartCount": 0, **image, "state": {"terminated": terminated}}
                     ],
                 }
             },
