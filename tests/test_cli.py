@@ -25,11 +25,13 @@ def test_run_dry_run_prints_name_and_objects(cli) -> None:
     assert lines[-1] == "dry run: nothing was sent to a cluster"
 
 
-def test_run_without_dry_run_validates_then_says_what_to_do(cli) -> None:
+def test_run_validates_input_before_looking_for_a_cluster(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-such-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     bad = cli("run", "--set", "executor.instances=-1", "--set", f"app.mainApplicationFile={PI}")
-    assert bad.exit_code == 2 and "executor.instances" in bad.stderr
+    assert bad.exit_code == 2 and "executor.instances" in bad.stderr and bad.stderr.count("\n") == 1
     good = cli("run", "-f", VALUES_DIR / "pyspark-pi.yaml")
-    assert good.exit_code == 2 and "--dry-run" in good.stderr and good.stderr.count("\n") == 1
+    assert good.exit_code == 2 and "no kubeconfig at" in good.stderr and good.stderr.count("\n") == 1
 
 
 def test_generated_names_differ_and_name_is_exact(cli) -> None:

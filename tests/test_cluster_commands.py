@@ -397,3 +397,14 @@ def test_ui_of_a_finished_app_says_why_not(cluster: RunningCluster, cli: Cli) ->
     assert "pi-gone is Succeeded: the Spark UI exists only while the driver runs" in one_line_error(
         cli("ui", "pi-gone"), 1
     )
+
+
+def test_a_kubeconfig_list_is_merged_like_kubectl(cluster: RunningCluster, cli: Cli, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    extra = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+    first = write_values(tmp_path, extra, "kubeconfig-extra")
+    monkeypatch.setenv("KUBECONFIG", f"{first}:{cluster.kubeconfig}")
+    result = cli("run", "-f", PI, "--name", "pi-merge")
+    assert result.exit_code == 0, result.stderr
+    assert cluster.names("Secret") == ["sh.helm.release.v1.pi-merge.v1"]
+    assert cli("delete", "pi-merge").stdout.strip() == "deleted pi-merge"

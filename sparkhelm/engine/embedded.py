@@ -41,24 +41,42 @@ def explain_helm_error(message: str) -> str:
     return "; ".join(details) if details else " ".join(lines)
 
 
-def _kubeconfig_source(kube: KubeTarget) -> dict[str, str]:
+def _kubeconfig_source(kube: KubeTarget) -> tuple[str | None, str | None]:
     """The kubeconfig to hand to the SDK, resolved here from $KUBECONFIG.
 
     The Go runtime snapshots the environment when the shared library loads, so it would not see a
     KUBECONFIG set later in this process; and a KUBECONFIG list is merged the way kubectl merges it.
     """
     if kube.kubeconfig:
-        return {"kubeconfig_path": kube.kubeconfig}
+        return kube.kubeconfig, None
     paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
     if not paths:
-        return {}
+        return None, None
     if len(paths) == 1:
-        return {"kubeconfig_path": paths[0]}
-    import yaml
-    from kubernetes.config.kube_config import KubeConfigMerger
+        return paths[0], None
+    return None, _merge_kubeconfigs(paths)
 
-    merged = KubeConfigMerger(os.pathsep.join(paths)).config.value
-    return {"kubeconfig_content": yaml.safe_dump(merged)}
+
+def _merge_kubeconfigs(paths: list[str]) -> str:
+    """Merge a KUBECONFIG list as kubectl does: the first file that names a cluster, user or context wins.
+
+    Written here because the kubernetes client's merger returns its own node objects, which do not
+    serialise back to a kubeconfig.
+    """
+    import yaml
+
+    merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
+    for path in paths:
+        file = Path(path).expanduser()
+        if not file.is_file():
+            continue
+        data = yaml.safe_load(file.read_text()) or {}
+        for section in ("clusters", "users", "contexts"):
+            known = {entry.get("name") for entry in merged[section]}
+            merged[section] += [e for e in data.get(section) or [] if e.get("name") not in known]
+        if data.get("current-context") and "current-context" not in merged:
+            merged["current-context"] = data["current-context"]
+    return str(yaml.safe_dump(merged))
 
 
 class EmbeddedEngine:
@@ -81,8 +99,10 @@ class EmbeddedEngine:
     @staticmethod
     def _config(namespace: str, kube: KubeTarget) -> Any:
         """Cluster access as helm resolves it: --kubeconfig, else $KUBECONFIG, ~/.kube/config, in-cluster."""
+        path, content = _kubeconfig_source(kube)
         return helm_python.Config(
-            **_kubeconfig_source(kube),
+            kubeconfig_path=path,
+            kubeconfig_content=content,
             kube_context=kube.context,
             namespace=namespace,
             storage_driver=os.environ.get("HELM_DRIVER") or DEFAULT_STORAGE,

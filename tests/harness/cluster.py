@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from kmock import Server, resource
 
-from tests.harness.emulator import NAMESPACES, ClusterEmulator, now
+from tests.harness.emulator import ClusterEmulator, now
 from tests.harness.kubelet import Kubelet
 
 T = TypeVar("T")
@@ -92,21 +92,30 @@ class RunningCluster:
 
     # objects ----------------------------------------------------------------------------------
 
-    def seed(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """Create an object as if somebody had applied it (kind decides the resource)."""
-        obj = copy.deepcopy(obj)
-        res = RESOURCES[obj["kind"]]
+    def seed(self, obj: dict[str, Any], *, quiet: bool = False) -> dict[str, Any]:
+        """Create an object as if somebody had applied it (kind decides the resource).
 
-        async def create() -> dict[str, Any]:
+        `quiet`: the simulated kubelet does not react (the object's status stays as given).
+        """
+        return self.seed_many([obj], quiet=quiet)[0]
+
+    def seed_many(self, objs: list[dict[str, Any]], *, quiet: bool = False) -> list[dict[str, Any]]:
+        """Create several objects in one trip to the emulator's loop."""
+        objs = copy.deepcopy(objs)
+
+        async def create() -> list[dict[str, Any]]:
             async with self.emulator._lock:
-                meta = obj["metadata"]
-                namespace = meta.get("namespace") if res != NAMESPACES and self.emulator._namespaced(res) else None
-                if namespace is None and self.emulator._namespaced(res):
-                    meta["namespace"] = namespace = "default"
-                meta.setdefault("uid", f"uid-{meta['name']}")
-                meta.setdefault("creationTimestamp", now())
-                await self.emulator._store(res, namespace, obj, "ADDED")
-                return obj
+                for obj in objs:
+                    res = RESOURCES[obj["kind"]]
+                    meta = obj["metadata"]
+                    namespaced = self.emulator._namespaced(res)
+                    namespace = (meta.get("namespace") or "default") if namespaced else None
+                    if namespaced:
+                        meta["namespace"] = namespace
+                    meta.setdefault("uid", f"uid-{namespace}-{meta['name']}")
+                    meta.setdefault("creationTimestamp", now())
+                    await self.emulator._store(res, namespace, obj, "ADDED", notify=not quiet)
+            return objs
 
         return self.call(create())
 

@@ -215,6 +215,8 @@ class ClusterEmulator(KubernetesEmulator):
     #: Called after every stored change (the simulated kubelet reacts to new driver pods).
     on_change: list[Callable[[str, resource, dict[str, Any]], None]] = attrs.field(factory=list)
     version: tuple[str, str] = ("1", "31")
+    #: owner uid -> keys of the objects that name it in ownerReferences (the garbage collector's index)
+    _dependents: dict[str, set[tuple[resource, str | None, str]]] = attrs.field(factory=dict)
     _rv: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1))
 
     # discovery fixes --------------------------------------------------------------------------
@@ -315,15 +317,20 @@ class ClusterEmulator(KubernetesEmulator):
         kind = res.plural if res.group == "" else f"{res.plural}.{res.group}"
         return _status(404, "NotFound", f'{kind} "{name}" not found', name=name, kind=res.plural)
 
-    async def _store(self, res: resource, namespace: str | None, obj: dict[str, Any], event: str) -> None:
+    async def _store(
+        self, res: resource, namespace: str | None, obj: dict[str, Any], event: str, *, notify: bool = True
+    ) -> None:
         obj["metadata"]["resourceVersion"] = str(next(self._rv))
         key = (res, namespace, obj["metadata"]["name"])
+        for ref in obj["metadata"].get("ownerReferences") or []:
+            if ref.get("uid"):
+                self._dependents.setdefault(ref["uid"], set()).add(key)
         if key not in self._objects:
             self._objects[key] = obj
         else:
             self._objects[key].create(obj)
         await self._buses[res].put({"type": event, "object": copy.deepcopy(obj)})
-        for callback in self.on_change:
+        for callback in self.on_change if notify else ():
             callback(event, res, obj)
 
     async def _remove(self, res: resource, namespace: str | None, name: str) -> dict[str, Any]:
@@ -342,9 +349,7 @@ class ClusterEmulator(KubernetesEmulator):
 
     async def _collect_garbage(self, owner_uid: str | None) -> None:
         """Delete what the removed object owned, as the garbage collector does."""
-        if not owner_uid:
-            return
-        for res, ns, name in list(self._objects):
+        for res, ns, name in sorted(self._dependents.pop(owner_uid or "", set()), key=str):
             obj = self._live(res, ns, name)
             refs = (obj or {}).get("metadata", {}).get("ownerReferences") or []
             if any(ref.get("uid") == owner_uid for ref in refs):

@@ -1,0 +1,1 @@
+"""Benchmarks of sparkhelm (run as modules: python -m benchmarks.NAME)."""
