@@ -235,6 +235,12 @@ def logs(
             f"no {what} in namespace {cluster.namespace}; 'sparkhelm status {app_name}' shows what runs"
         )
     if follow_log:
+        if executor is None:  # like `run --logs`: wait for the container to start instead of failing
+            from sparkhelm.apps import summarize
+            from sparkhelm.follow import Follower
+
+            waiting = Follower(cluster, app_name, cluster.namespace, timeout=None, echo=echo, notice=lambda _: None)
+            waiting.wait_until(lambda state: summarize(state).phase != "Pending")
         for line in cluster.follow_log(pod, cluster.namespace):
             echo(line)
     else:

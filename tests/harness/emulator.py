@@ -401,7 +401,8 @@ class ClusterEmulator(KubernetesEmulator):
         meta = obj.setdefault("metadata", {})
         if res.plural in self.rejected:
             return _status(
-                400, "BadRequest",
+                400,
+                "BadRequest",
                 f'admission webhook "policy.example.com" denied the request: {res.plural} are not allowed here',
             )
         if not meta.get("name") and meta.get("generateName"):
@@ -519,6 +520,12 @@ class ClusterEmulator(KubernetesEmulator):
         namespace, name = request.namespace or "", request.name or ""
         if self._live(PODS, namespace, name) is None:
             return self._not_found(PODS, name)
+        pod = self._live(PODS, namespace, name) or {}
+        if pod.get("status", {}).get("phase") == "Pending" and (namespace, name) not in self.logs:
+            container = ((pod.get("spec") or {}).get("containers") or [{}])[0].get("name", "")
+            return _status(
+                400, "BadRequest", f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating'
+            )
         text = self.logs.get((namespace, name), "")
         if "tailLines" in request.params:
             lines = text.splitlines(keepends=True)
