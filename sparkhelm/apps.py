@@ -150,7 +150,7 @@ class AppStatus:
     ui: str | None = None
 
     def to_dict(self) -> Obj:
-        """Stable JSON: the summary keys plus driverPod, executors by phase and ui."""
+        """Stable JSON: the summary keys plus driver_pod, executors (count by phase) and ui."""
         data = self.app.to_dict()
         data.update({"driver_pod": self.driver_pod, "executors": dict(self.executors), "ui": self.ui})
         return data

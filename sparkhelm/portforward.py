@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 from typing import Any
 
 from sparkhelm.cluster import Cluster
+from sparkhelm.errors import SparkhelmError
 
 BUFFER = 65536
 
@@ -46,7 +48,12 @@ class UiForwarder:
         return f"http://127.0.0.1:{self.port}/"
 
     def _handle(self, client: socket.socket) -> None:
-        forward = self.cluster.port_forward(self.pod, self.namespace, self.remote_port)
+        try:
+            forward = self.cluster.port_forward(self.pod, self.namespace, self.remote_port)
+        except SparkhelmError as exc:  # one failed connection must not end the session
+            print(f"sparkhelm: warning: {exc}", file=sys.stderr)
+            client.close()
+            return
         remote = forward.socket(self.remote_port)
         threads = [
             threading.Thread(target=_pump, args=(client, remote), daemon=True),
