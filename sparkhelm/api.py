@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sparkhelm import chartfiles
 from sparkhelm import values as values_mod
@@ -185,9 +185,8 @@ def list_apps(*, kube: KubeTarget | None = None, all_namespaces: bool = False) -
     return summarize_all(cluster.pods(DRIVER_SELECTOR, None if all_namespaces else cluster.namespace))
 
 
-def status(app_name: str, *, kube: KubeTarget | None = None) -> AppStatus:
-    """Driver phase, executors by phase, times, exit code and UI URL of one app."""
-    from sparkhelm.apps import AppStatus, executors_by_phase, summarize, ui_url
+def _driver_pod(app_name: str, kube: KubeTarget | None) -> tuple[Cluster, dict[str, Any]]:
+    """The cluster and the app's driver pod; an unknown app is NotFoundError naming the namespace."""
     from sparkhelm.cluster import NotFoundError
 
     validate_app_name(app_name, source="APP")
@@ -198,6 +197,15 @@ def status(app_name: str, *, kube: KubeTarget | None = None) -> AppStatus:
         raise NotFoundError(
             f"no app {app_name} in namespace {namespace}; 'sparkhelm list -n {namespace}' shows the apps"
         )
+    return cluster, pod
+
+
+def status(app_name: str, *, kube: KubeTarget | None = None) -> AppStatus:
+    """Driver phase, executors by phase, times, exit code and UI URL of one app."""
+    from sparkhelm.apps import AppStatus, executors_by_phase, summarize, ui_url
+
+    cluster, pod = _driver_pod(app_name, kube)
+    namespace = cluster.namespace
     executors = cluster.pods(f"app-name={app_name},spark-role=executor", namespace)
     ingress = cluster.ingress(f"{app_name}-ui-ingress", namespace)
     return AppStatus(
@@ -320,14 +328,9 @@ def uninstall_after_run(
 
 def open_ui(app_name: str, *, kube: KubeTarget | None = None, local_port: int = 4040) -> UiForwarder:
     """A local listener forwarding to the driver's UI port (call `serve_forever`, then `stop`)."""
-    from sparkhelm.cluster import NotFoundError
     from sparkhelm.portforward import UiForwarder
 
-    validate_app_name(app_name, source="APP")
-    cluster = _cluster(kube or KubeTarget())
-    pod = cluster.pod(f"{app_name}-driver", cluster.namespace)
-    if pod is None:
-        raise NotFoundError(f"no app {app_name} in namespace {cluster.namespace}")
+    cluster, pod = _driver_pod(app_name, kube)
     if (pod.get("status") or {}).get("phase") != "Running":
         phase = (pod.get("status") or {}).get("phase", "Unknown")
         raise SparkhelmError(f"{app_name} is {phase}: the Spark UI exists only while the driver runs")

@@ -76,23 +76,25 @@ class Cluster:
         """Call the API; translate transport and HTTP errors into sparkhelm errors naming `what`."""
         try:
             return fn(*args, **kwargs)
-        except ApiException as exc:
+        except (ApiException, Urllib3Error, OSError) as exc:
+            raise self.error(what, exc) from None
+
+    def error(self, what: str, exc: Exception) -> EngineError:
+        """The sparkhelm error for an API or transport failure while doing `what`."""
+        if isinstance(exc, ApiException):
             message = _api_message(exc)
             if exc.status == 403:
-                raise ForbiddenError(f"{what}: forbidden: {message}") from None
+                return ForbiddenError(f"{what}: forbidden: {message}")
             if exc.status == 401:
-                raise EngineError(
-                    f"{what}: the cluster at {self.server} rejected the credentials; log in again"
-                ) from None
+                return EngineError(f"{what}: the cluster at {self.server} rejected the credentials; log in again")
             if exc.status == 404:
-                raise NotFoundError(f"{what}: not found: {message}") from None
-            raise EngineError(f"{what}: the API server answered {exc.status}: {message}") from None
-        except (Urllib3Error, OSError) as exc:
-            reason = str(getattr(exc, "reason", None) or exc).split(": ")[-1]
-            raise EngineError(
-                f"cannot reach the Kubernetes API at {self.server} ({reason}); "
-                "check KUBECONFIG, --kubeconfig or --kube-context"
-            ) from None
+                return NotFoundError(f"{what}: not found: {message}")
+            return EngineError(f"{what}: the API server answered {exc.status}: {message}")
+        reason = str(getattr(exc, "reason", None) or exc).split(": ")[-1]
+        return EngineError(
+            f"cannot reach the Kubernetes API at {self.server} ({reason}); "
+            "check KUBECONFIG, --kubeconfig or --kube-context"
+        )
 
     def _json(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Obj:
         response = self.call(what, fn, *args, _preload_content=False, **kwargs)
@@ -222,7 +224,7 @@ class Cluster:
                 yield None if kind == "DELETED" else obj
         except ApiException as exc:
             if exc.status in (401, 403, 404):
-                self.call(f"watch pod {name}", _raise, exc)
+                raise self.error(f"watch pod {name}", exc) from None
             return
         except (Urllib3Error, OSError):
             return  # a dropped watch is reopened by the caller
@@ -242,10 +244,6 @@ class Cluster:
             ports=str(port),
         )
         return forward
-
-
-def _raise(exc: Exception) -> None:
-    raise exc
 
 
 def _api_message(exc: ApiException) -> str:

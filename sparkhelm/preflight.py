@@ -7,6 +7,7 @@ from a namespace user does not mean the class is missing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +64,17 @@ def _qualified(group: str, resource: str) -> str:
     return f"{resource}.{group}" if group else resource
 
 
+def _require_class(report: Report, lookup: Callable[[], Obj | None], what: str, missing: str) -> None:
+    """A cluster-scoped class must exist (UserError `missing`); a forbidden read is only a warning."""
+    try:
+        found = lookup()
+    except ForbiddenError:
+        report.warnings.append(f"cannot read {what} (forbidden); not checked")
+        return
+    if found is None:
+        raise UserError(missing)
+
+
 def check(cluster: Cluster, *, app: str, namespace: str, values: Obj, objects: list[Obj]) -> Report:
     """Run every check for installing `objects` (the rendered app) as release `app` in `namespace`."""
     report = Report()
@@ -94,26 +106,24 @@ def check(cluster: Cluster, *, app: str, namespace: str, values: Obj, objects: l
 
     priority = values.get("priorityClassName") or ""
     if priority:
-        try:
-            if cluster.priority_class(priority) is None:
-                raise UserError(
-                    f"priorityClassName: priority class {priority} does not exist; use one of the cluster's "
-                    "classes (kubectl get priorityclasses) or leave it empty"
-                )
-        except ForbiddenError:
-            report.warnings.append(f"cannot read priority class {priority} (forbidden); not checked")
+        _require_class(
+            report,
+            lambda: cluster.priority_class(priority),
+            f"priority class {priority}",
+            f"priorityClassName: priority class {priority} does not exist; use one of the cluster's "
+            "classes (kubectl get priorityclasses) or leave it empty",
+        )
 
     ingress = (values.get("ui") or {}).get("ingress") or {}
     class_name = ingress.get("className") or ""
     if ingress.get("enabled") and class_name:
-        try:
-            if cluster.ingress_class(class_name) is None:
-                raise UserError(
-                    f"ui.ingress.className: ingress class {class_name} does not exist; use one of "
-                    "'kubectl get ingressclasses', or leave it empty for the cluster default"
-                )
-        except ForbiddenError:
-            report.warnings.append(f"cannot read ingress class {class_name} (forbidden); not checked")
+        _require_class(
+            report,
+            lambda: cluster.ingress_class(class_name),
+            f"ingress class {class_name}",
+            f"ui.ingress.className: ingress class {class_name} does not exist; use one of "
+            "'kubectl get ingressclasses', or leave it empty for the cluster default",
+        )
 
     needed = _access_needed(objects)
     with ThreadPoolExecutor(max_workers=8) as pool:
