@@ -73,3 +73,10 @@ def wiring_keys(chart_dir: Path) -> dict[str, str]:
     """Spark keys the chart owns, each with what to set instead (files/wiring-keys.yaml)."""
     data: dict[str, str] = _read_yaml(chart_dir / "files" / "wiring-keys.yaml")
     return data
+
+
+@cache
+def credential_patterns(chart_dir: Path) -> dict[str, Any]:
+    """What a credential looks like (files/credentials.yaml), shared with the chart's templates."""
+    data: dict[str, Any] = _read_yaml(chart_dir / "files" / "credentials.yaml")
+    return data

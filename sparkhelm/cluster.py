@@ -133,6 +133,15 @@ class Cluster:
         api = client.NetworkingV1Api(self.api)
         return self.get_or_none(f"ingress {name}", api.read_namespaced_ingress, name, namespace)
 
+    def served_resources(self, group: str, version: str) -> set[str] | None:
+        """Resources the API server serves in `group`/`version` (such as a CRD's), or None if it serves none."""
+        api = client.CustomObjectsApi(self.api)
+        try:
+            data = self._json(f"API {group}/{version}", api.get_api_resources, group, version)
+        except NotFoundError:
+            return None
+        return {str(r.get("name")) for r in data.get("resources") or []}
+
     def pod(self, name: str, namespace: str) -> Obj | None:
         """The Pod, or None."""
         return self.get_or_none(f"pod {name}", self.core.read_namespaced_pod, name, namespace)

@@ -95,13 +95,29 @@ def check(cluster: Cluster, *, app: str, namespace: str, values: Obj, objects: l
             "(sparkhelm never upgrades an existing app), or omit --name for a generated one"
         )
 
-    account = values.get("serviceAccount") or {}
-    if not account.get("create"):
-        name = account.get("name") or "default"
-        if cluster.service_account(name, namespace) is None:
+    for key, account in (
+        ("serviceAccount", values.get("serviceAccount") or {}),
+        ("executor.serviceAccount", (values.get("executor") or {}).get("serviceAccount") or {}),
+    ):
+        if not account.get("create"):
+            name = account.get("name") or "default"
+            if cluster.service_account(name, namespace) is None:
+                raise UserError(
+                    f"{key}.name: service account {name} does not exist in namespace {namespace}; "
+                    f"create it, or set {key}.create=true to let the chart create one"
+                )
+
+    if any(obj.get("kind") == "PodGroup" for obj in objects):
+        try:
+            served = cluster.served_resources("scheduling.volcano.sh", "v1beta1")
+        except ForbiddenError:
+            served = {"podgroups"}
+            report.warnings.append("cannot read API discovery (forbidden); Volcano PodGroups not checked")
+        if not served or "podgroups" not in served:
             raise UserError(
-                f"serviceAccount.name: service account {name} does not exist in namespace {namespace}; "
-                "create it, or set serviceAccount.create=true to let the chart create one"
+                "scheduler.name: volcano, but the cluster serves no Volcano PodGroups "
+                "(scheduling.volcano.sh/v1beta1); install Volcano, choose another scheduler, "
+                "or set volcano.podGroup.enabled=false"
             )
 
     priority = values.get("priorityClassName") or ""

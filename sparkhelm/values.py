@@ -3,7 +3,7 @@
 Steps, in order: load `-f` files (later wins, maps merged, lists replaced, as Helm does), apply
 `--set`/`--set-string`, choose the app-name, compute the derived values (nameOverride, the
 Ingress path that is also `spark.ui.proxyBase`, full node affinities), then check everything
-against the chart's values.schema.json and its wiring keys. Every problem is a UserError that
+against the chart's values.schema.json, its wiring keys and its credential patterns. Every problem is a UserError that
 names the file, flag or key. Nothing here imports the Helm engine or the Kubernetes client.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from sparkhelm import chartfiles, naming
+from sparkhelm import chartfiles, credentials, naming
 from sparkhelm.errors import UserError
 from sparkhelm.setparser import parse_set
 
@@ -239,6 +239,7 @@ def validate(chart_dir: Path, effective: Values) -> None:
                 f"sparkConf.{key} ({value!r}) is set by the chart (client-mode wiring): "
                 f"remove it and set {wiring[key]} instead"
             )
+    credentials.refuse(effective, chartfiles.credential_patterns(chart_dir))
 
 
 def compute(

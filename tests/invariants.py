@@ -6,9 +6,14 @@ every violated rule; `values` are the effective values (chart defaults + compute
 
 from __future__ import annotations
 
+import json
 import re
+from functools import cache
+from pathlib import Path
 from typing import Any
 
+import jsonschema
+import kubernetes_validate
 import yaml
 
 DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
@@ -16,6 +21,24 @@ DNS_1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 LABEL_KEY_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 IN_CLUSTER_MASTER = "k8s://https://kubernetes.default.svc:443"
+
+
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+@cache
+def _crd_schema(kind: str, api_version: str) -> dict[str, Any] | None:
+    path = SCHEMAS / f"{kind.lower()}-{api_version.replace('/', '-')}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def validate_strictly(obj: dict[str, Any], version: str) -> None:
+    """Kubernetes schemas of `version` in strict mode; a CRD kind (Volcano's PodGroup) against tests/schemas."""
+    crd = _crd_schema(obj["kind"], obj["apiVersion"])
+    if crd is not None:
+        jsonschema.Draft7Validator(crd).validate(obj)
+    else:
+        kubernetes_validate.validate(obj, version, strict=True)
 
 
 def parse_spark_defaults(text: str) -> dict[str, str]:

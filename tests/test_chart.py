@@ -166,10 +166,12 @@ def test_wiring_keys_file_is_shared_by_chart_and_cli() -> None:
                   "app": {"mainApplicationFile": PI, "jars": ["a.jar"], "files": ["f"], "pyFiles": ["p.zip"], "packages": ["a:b:1"], "repositories": ["r"], "archives": ["z.zip"]}})
     conf = yaml.safe_load(out["spark-client-app/templates/configmap.yaml"])["data"]["spark-defaults.conf"]
     rendered_keys = {line.split()[0] for line in conf.splitlines() if line and not line.startswith("#")}
-    # every key the chart sets is declared as wiring (except user-overridable helpers), and vice versa
+    # every key the chart sets is declared as wiring (except user-overridable defaults), and vice versa
     declared = set(wiring)
+    overridable = set(yaml.safe_load((CHART / "files" / "secure-defaults.yaml").read_text())) | {"spark.jars.ivy"}
     assert declared - rendered_keys <= {"spark.kubernetes.driver.container.image", "spark.kubernetes.executor.container.image", "spark.driver.bindAddress"}
-    assert rendered_keys - declared <= {"spark.jars.ivy"}
+    assert rendered_keys - declared <= overridable
+    assert not overridable & declared
 
 
 def test_example_files_exist() -> None:

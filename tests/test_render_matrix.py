@@ -10,7 +10,7 @@ import kubernetes_validate
 import pytest
 
 from tests.conftest import PI, VALUES_DIR, render_objects
-from tests.invariants import check_application
+from tests.invariants import check_application, validate_strictly
 
 NEWEST = kubernetes_validate.utils.latest_version()
 KUBE_VERSIONS = ["1.29", NEWEST]
@@ -57,9 +57,8 @@ def test_matrix_renders_valid_wired_objects(tmp_path: Path, case: str) -> None:
     objects, effective, _ = render_objects(tmp_path, data, name=name)
     parts = check_application(objects, app_name=name, namespace="spark-jobs", values=effective)
     for version in KUBE_VERSIONS:
-        for obj in objects:
-            kubernetes_validate.validate(obj, version, strict=True)
-        kubernetes_validate.validate(parts["template"], version, strict=True)
+        for obj in [*objects, parts["template"]]:
+            validate_strictly(obj, version)
 
 
 @pytest.mark.parametrize("path", sorted(VALUES_DIR.glob("*.yaml")), ids=lambda p: p.name)
@@ -68,7 +67,7 @@ def test_example_values_files_render_valid_wired_objects(tmp_path: Path, path: P
     parts = check_application(objects, app_name="example-app", namespace="team-a", values=effective)
     for version in KUBE_VERSIONS:
         for obj in [*objects, parts["template"]]:
-            kubernetes_validate.validate(obj, version, strict=True)
+            validate_strictly(obj, version)
 
 
 def test_matrix_is_large_enough() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from kmock import Server, resource
+from kmock import ResourceInfo, Server, resource
 
 from tests.harness.emulator import ClusterEmulator, now
 from tests.harness.kubelet import Kubelet
@@ -31,6 +31,7 @@ RESOURCES = {
     "PriorityClass": resource("scheduling.k8s.io", "v1", "priorityclasses"),
     "Role": resource("rbac.authorization.k8s.io", "v1", "roles"),
     "RoleBinding": resource("rbac.authorization.k8s.io", "v1", "rolebindings"),
+    "PodGroup": resource("scheduling.volcano.sh", "v1beta1", "podgroups"),
 }
 
 
@@ -56,6 +57,14 @@ class RunningCluster:
         """A namespace with its `default` ServiceAccount, as the API server's controllers create it."""
         self.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         self.seed({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": name}})
+
+    def install_volcano(self) -> None:
+        """Serve Volcano's PodGroup resource, as a cluster with the Volcano CRDs installed does."""
+        self.emulator.resources[RESOURCES["PodGroup"]] = ResourceInfo(
+            namespaced=True, kind="PodGroup", singular="podgroup",
+            verbs={"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"},
+            shortnames={"pg"},
+        )
 
     def kubeconfig_dict(self, namespace: str) -> dict[str, Any]:
         """A kubeconfig for this server; the token is there so we can check it never reaches argv."""

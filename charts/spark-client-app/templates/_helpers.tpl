@@ -7,7 +7,7 @@ Nothing here is random or reads the cluster: the same values always render the s
 The app-name: nameOverride, else the release name. It prefixes every object name, so it is
 checked here, where every template reads it: a DNS-1035 label of at most 47 characters
 (Spark's limit for spark.kubernetes.executor.podNamePrefix). The longest suffix the chart adds is
-"-ui-ingress" (11), so no object name can exceed 58 characters and nothing needs truncating.
+"-driver-netpol" (14), so no object name can exceed 61 characters and nothing needs truncating.
 */}}
 {{- define "spark-client-app.appName" -}}
 {{- $name := .Values.nameOverride | default .Release.Name -}}
@@ -25,7 +25,7 @@ checked here, where every template reads it: a DNS-1035 label of at most 47 char
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* Object names: <app>-<suffix>, at most 58 characters (see appName). */}}
+{{/* Object names: <app>-<suffix>, at most 61 characters (see appName). */}}
 {{- define "spark-client-app.driverPodName" -}}
 {{- include "spark-client-app.appName" . }}-driver
 {{- end -}}
@@ -41,6 +41,22 @@ checked here, where every template reads it: a DNS-1035 label of at most 47 char
 {{- define "spark-client-app.configMapName" -}}
 {{- include "spark-client-app.appName" . }}-cm
 {{- end -}}
+{{- define "spark-client-app.podGroupName" -}}
+{{- include "spark-client-app.appName" . }}-podgroup
+{{- end -}}
+
+{{/* True (non-empty) when the app runs in a Volcano PodGroup. */}}
+{{- define "spark-client-app.podGroupEnabled" -}}
+{{- $pg := (.Values.volcano | default dict).podGroup | default dict -}}
+{{- if and (eq .Values.scheduler.name "volcano") $pg.enabled }}true{{ end -}}
+{{- end -}}
+
+{{/* Pod annotations that put a pod in the app's Volcano PodGroup, as YAML (empty without one). */}}
+{{- define "spark-client-app.podGroupAnnotations" -}}
+{{- if include "spark-client-app.podGroupEnabled" . -}}
+scheduling.k8s.io/group-name: {{ include "spark-client-app.podGroupName" . }}
+{{- end -}}
+{{- end -}}
 
 {{/* The driver's ServiceAccount: created as <app>-driver, or given, or the namespace default. */}}
 {{- define "spark-client-app.serviceAccountName" -}}
@@ -48,6 +64,16 @@ checked here, where every template reads it: a DNS-1035 label of at most 47 char
 {{- .Values.serviceAccount.name | default (printf "%s-driver" (include "spark-client-app.appName" .)) -}}
 {{- else -}}
 {{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The executors' ServiceAccount: created as <app>-executor (no Role, no token), or given, or the namespace default. */}}
+{{- define "spark-client-app.executorServiceAccountName" -}}
+{{- $sa := .Values.executor.serviceAccount -}}
+{{- if $sa.create -}}
+{{- $sa.name | default (printf "%s-executor" (include "spark-client-app.appName" .)) -}}
+{{- else -}}
+{{- $sa.name | default "default" -}}
 {{- end -}}
 {{- end -}}
 
@@ -223,7 +249,7 @@ A sparkConf key that the wiring owns is an error naming what to set instead
 {{- $v := .Values -}}
 {{- $app := include "spark-client-app.appName" . -}}
 {{- $wiring := .Files.Get "files/wiring-keys.yaml" | fromYaml -}}
-{{- $conf := dict -}}
+{{- $conf := .Files.Get "files/secure-defaults.yaml" | fromYaml -}}
 {{- range $key, $val := $v.sparkConf -}}
 {{- if hasKey $wiring $key -}}
 {{- fail (printf "sparkConf.%s is set by the chart (client-mode wiring): remove it and set %s instead" $key (get $wiring $key)) -}}
@@ -244,6 +270,8 @@ A sparkConf key that the wiring owns is an error naming what to set instead
 {{- $_ := set $conf "spark.driver.host" (printf "%s.%s.svc" (include "spark-client-app.driverServiceName" .) .Release.Namespace) -}}
 {{- $_ := set $conf "spark.driver.port" ($v.driver.port | int | toString) -}}
 {{- $_ := set $conf "spark.driver.blockManager.port" ($v.driver.blockManagerPort | int | toString) -}}
+{{- $_ := set $conf "spark.blockManager.port" ($v.executor.blockManagerPort | int | toString) -}}
+{{- $_ := set $conf "spark.kubernetes.authenticate.executor.serviceAccountName" (include "spark-client-app.executorServiceAccountName" .) -}}
 {{- $_ := set $conf "spark.driver.memory" $v.driver.memory -}}
 {{- $_ := set $conf "spark.driver.cores" ($v.driver.cores | int | toString) -}}
 {{- $_ := set $conf "spark.executor.instances" ($v.executor.instances | int | toString) -}}
@@ -260,6 +288,7 @@ A sparkConf key that the wiring owns is an error naming what to set instead
 {{- $_ := set $conf "spark.dynamicAllocation.initialExecutors" ($v.executor.instances | int | toString) -}}
 {{- end -}}
 {{- $_ := set $conf "spark.ui.port" ($v.ui.port | int | toString) -}}
+{{- $_ := set $conf "spark.ui.killEnabled" (ternary "true" "false" $v.ui.killEnabled) -}}
 {{- if include "spark-client-app.uiPathMode" . -}}
 {{- $_ := set $conf "spark.ui.proxyBase" (include "spark-client-app.uiPath" .) -}}
 {{- $redirect := $v.ui.ingress.proxyRedirectUri -}}
@@ -306,19 +335,23 @@ what only Kubernetes knows: labels, scheduling, security and volumes.
 {{- $_ := unset $labels "helm.sh/chart" -}}
 {{- $_ := unset $labels "app.kubernetes.io/managed-by" -}}
 {{- $meta := dict "labels" $labels -}}
-{{- $ann := include "spark-client-app.annotations" (dict "ctx" . "extra" $v.executor.annotations) | fromYaml -}}
+{{- $extra := merge (include "spark-client-app.podGroupAnnotations" . | fromYaml) (deepCopy ($v.executor.annotations | default dict)) -}}
+{{- $ann := include "spark-client-app.annotations" (dict "ctx" . "extra" $extra) | fromYaml -}}
 {{- if $ann }}{{ $_ := set $meta "annotations" $ann }}{{ end -}}
-{{- $container := dict "name" "executor" "securityContext" $v.executor.securityContext -}}
-{{- $env := concat (include "spark-client-app.hadoopEnv" . | fromYamlArray) ($v.executor.env | default list) -}}
+{{- $container := dict "name" "executor" -}}
+{{- with $v.executor.securityContext }}{{ $_ := set $container "securityContext" . }}{{ end -}}
+{{- $env := concat (include "spark-client-app.hadoopEnv" . | fromYamlArray) (include "spark-client-app.secretEnv" . | fromYamlArray) ($v.executor.env | default list) -}}
 {{- if $env }}{{ $_ := set $container "env" $env }}{{ end -}}
-{{- $mounts := $v.executor.volumeMounts | default list -}}
-{{- $volumes := $v.executor.volumes | default list -}}
+{{- $mounts := concat (include "spark-client-app.scratch" (dict "ctx" . "part" "mounts") | fromYamlArray) (include "spark-client-app.secretFiles" (dict "ctx" . "part" "mounts") | fromYamlArray) ($v.executor.volumeMounts | default list) -}}
+{{- $volumes := concat (include "spark-client-app.scratch" (dict "ctx" . "part" "volumes") | fromYamlArray) (include "spark-client-app.secretFiles" (dict "ctx" . "part" "volumes") | fromYamlArray) ($v.executor.volumes | default list) -}}
 {{- if $v.hadoop.configMap -}}
 {{- $mounts = append $mounts (dict "name" "hadoop-conf" "mountPath" (include "spark-client-app.hadoopConfDir" .) "readOnly" true) -}}
 {{- $volumes = append $volumes (dict "name" "hadoop-conf" "configMap" (dict "name" $v.hadoop.configMap)) -}}
 {{- end -}}
 {{- if $mounts }}{{ $_ := set $container "volumeMounts" $mounts }}{{ end -}}
 {{- $spec := dict "enableServiceLinks" false "restartPolicy" "Never" "containers" (list $container) -}}
+{{- $_ := set $spec "serviceAccountName" (include "spark-client-app.executorServiceAccountName" .) -}}
+{{- $_ := set $spec "automountServiceAccountToken" false -}}
 {{- with $v.executor.podSecurityContext }}{{ $_ := set $spec "securityContext" . }}{{ end -}}
 {{- with $v.priorityClassName }}{{ $_ := set $spec "priorityClassName" . }}{{ end -}}
 {{- with $v.scheduler.name }}{{ $_ := set $spec "schedulerName" . }}{{ end -}}
@@ -331,4 +364,111 @@ what only Kubernetes knows: labels, scheduling, security and volumes.
 {{- if $secrets }}{{ $_ := set $spec "imagePullSecrets" $secrets }}{{ end -}}
 {{- if $volumes }}{{ $_ := set $spec "volumes" $volumes }}{{ end -}}
 {{- toYaml (dict "apiVersion" "v1" "kind" "Pod" "metadata" $meta "spec" $spec) -}}
+{{- end -}}
+
+{{/*
+Writable scratch directories (the root filesystem is read-only): emptyDir volumes and their
+mounts, as YAML lists. Call with (dict "ctx" $ "part" "volumes"|"mounts").
+*/}}
+{{- define "spark-client-app.scratch" -}}
+{{- $s := .ctx.Values.scratch -}}
+{{- $out := list -}}
+{{- range $i, $path := $s.mountPaths -}}
+{{- $name := printf "scratch-%d" $i -}}
+{{- if eq $.part "mounts" -}}
+{{- $out = append $out (dict "name" $name "mountPath" $path) -}}
+{{- else -}}
+{{- $dir := dict -}}
+{{- with $s.sizeLimit }}{{ $_ := set $dir "sizeLimit" (toString .) }}{{ end -}}
+{{- with $s.medium }}{{ $_ := set $dir "medium" . }}{{ end -}}
+{{- $out = append $out (dict "name" $name "emptyDir" $dir) -}}
+{{- end -}}
+{{- end -}}
+{{- if $out }}{{ toYaml $out }}{{ end -}}
+{{- end -}}
+
+{{/* Environment variables from existing Secrets (secrets.env), as a Kubernetes EnvVar list. */}}
+{{- define "spark-client-app.secretEnv" -}}
+{{- $out := list -}}
+{{- range .Values.secrets.env -}}
+{{- $ref := dict "name" .secretName "key" .key -}}
+{{- if hasKey . "optional" }}{{ $_ := set $ref "optional" .optional }}{{ end -}}
+{{- $out = append $out (dict "name" .name "valueFrom" (dict "secretKeyRef" $ref)) -}}
+{{- end -}}
+{{- if $out }}{{ toYaml $out }}{{ end -}}
+{{- end -}}
+
+{{/* Secret files (secrets.files): volumes and read-only mounts. Call with (dict "ctx" $ "part" "volumes"|"mounts"). */}}
+{{- define "spark-client-app.secretFiles" -}}
+{{- $out := list -}}
+{{- range $i, $f := .ctx.Values.secrets.files -}}
+{{- $name := printf "secret-%d" $i -}}
+{{- if eq $.part "mounts" -}}
+{{- $out = append $out (dict "name" $name "mountPath" $f.mountPath "readOnly" true) -}}
+{{- else -}}
+{{- $secret := dict "secretName" $f.secretName "defaultMode" 292 -}}
+{{- with $f.items }}{{ $_ := set $secret "items" . }}{{ end -}}
+{{- if hasKey $f "optional" }}{{ $_ := set $secret "optional" $f.optional }}{{ end -}}
+{{- $out = append $out (dict "name" $name "secret" $secret) -}}
+{{- end -}}
+{{- end -}}
+{{- if $out }}{{ toYaml $out }}{{ end -}}
+{{- end -}}
+
+{{/*
+Refuse credentials where they would be stored in clear: in the ConfigMap (sparkConf, sparkEnv), in
+literal environment variables, in application arguments, and therefore in the Helm release record
+too. What a credential looks like is in files/credentials.yaml (shared with the sparkhelm CLI).
+Renders nothing; fails with a message that points to `secrets`.
+*/}}
+{{- define "spark-client-app.refuseCredentials" -}}
+{{- $c := .Files.Get "files/credentials.yaml" | fromYaml -}}
+{{- $fix := "put it in a Kubernetes Secret and use secrets.env (an environment variable; Hadoop keys can then say ${env.NAME}) or secrets.files" -}}
+{{- $checks := list -}}
+{{- range $key, $val := .Values.sparkConf -}}
+{{- $checks = append $checks (dict "where" (printf "sparkConf.%s" $key) "name" $key "value" (toString $val)) -}}
+{{- end -}}
+{{- range $i, $line := splitList "\n" (.Values.sparkEnv | default "") -}}
+{{- if regexMatch "^\\s*(export\\s+)?[A-Za-z_][A-Za-z0-9_]*=" $line -}}
+{{- $name := regexReplaceAll "^\\s*(export\\s+)?([A-Za-z_][A-Za-z0-9_]*)=.*$" $line "${2}" -}}
+{{- $value := regexReplaceAll "^[^=]*=" $line "" | trim | trimAll "\"'" -}}
+{{- $checks = append $checks (dict "where" (printf "sparkEnv line %d (%s)" (add1 $i) $name) "name" $name "value" $value) -}}
+{{- else -}}
+{{- $checks = append $checks (dict "where" (printf "sparkEnv line %d" (add1 $i)) "name" "" "value" $line) -}}
+{{- end -}}
+{{- end -}}
+{{- range $role := list "driver" "executor" -}}
+{{- range $i, $e := (get $.Values $role).env -}}
+{{- if hasKey $e "value" -}}
+{{- $checks = append $checks (dict "where" (printf "%s.env[%d] (%s)" $role $i $e.name) "name" (toString $e.name) "value" (toString $e.value)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $arg := .Values.app.arguments -}}
+{{- $checks = append $checks (dict "where" (printf "app.arguments[%d]" $i) "name" "" "value" (toString $arg)) -}}
+{{- end -}}
+{{- range $checks -}}
+{{- $words := regexReplaceAll "([a-z0-9])([A-Z])" .name "${1}.${2}" | lower -}}
+{{- if and (regexMatch $c.key $words) (not (regexMatch $c.allowedKey $words)) (not (regexMatch $c.allowedValue .value)) -}}
+{{- fail (printf "%s looks like a credential, which would be stored in clear in a ConfigMap or pod spec and in the Helm release: %s" .where $fix) -}}
+{{- end -}}
+{{- $value := .value -}}
+{{- $where := .where -}}
+{{- range $what, $pattern := $c.values -}}
+{{- if regexMatch $pattern $value -}}
+{{- fail (printf "%s holds what looks like %s, which would be stored in clear in a ConfigMap or pod spec and in the Helm release: %s" $where $what $fix) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Refuse snippet annotations on the Ingress (ingress-nginx *-snippet: CVE-2021-25742). */}}
+{{- define "spark-client-app.refuseSnippets" -}}
+{{- range $source, $ann := dict "ui.ingress.annotations" .Values.ui.ingress.annotations "commonAnnotations" .Values.commonAnnotations -}}
+{{- range $key, $_ := $ann -}}
+{{- if hasSuffix "-snippet" $key -}}
+{{- fail (printf "%s.%s is refused: snippet annotations inject ingress controller configuration (CVE-2021-25742); use ui.ingress.auth, or ask the cluster admin" $source $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
