@@ -55,7 +55,7 @@ def _candidates(values: dict[str, Any]) -> Iterator[_Candidate]:
 
 
 def _words(name: str) -> str:
-    """keyStorePassword -> key.store.password: what the key patterns are written against."""
+    """The key as the patterns see it: lower case, camelCase split (keyStorePassword -> key.store.password)."""
     return re.sub(r"([a-z0-9])([A-Z])", r"\1.\2", name).lower()
 
 

@@ -27,7 +27,10 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def write_values(tmp_path: Path, data: Any, name: str = "values.yaml") -> Path:
     path = tmp_path / name
-    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data if isinstance(data, str) else yaml.safe_dump(data))
     return path
 
 

@@ -44,6 +44,35 @@ SET_CASES = [
     ("bad-name-dot", ["--name", "my.app"], "--name"),
     ("set-without-equals", ["--set", "executor.instances"], "--set"),
     ("set-empty-key-segment", ["--set", "executor..instances=1"], "--set"),
+    ("instances-word", ["--set", "executor.instances=two"], "executor.instances"),
+    ("instances-float", ["--set", "executor.instances=1.5"], "executor.instances"),
+    ("bool-word", ["--set", "ui.ingress.enabled=maybe"], "ui.ingress.enabled"),
+    ("list-as-string", ["--set", "driver.tolerations=x"], "driver.tolerations"),
+    ("memory-fraction", ["--set", "driver.memory=1.5g"], "driver.memory"),
+    ("memory-negative", ["--set", "executor.memory=-1g"], "executor.memory"),
+    ("limit-cores-negative", ["--set", "executor.limitCores=-1"], "executor.limitCores"),
+    ("port-too-high", ["--set", "driver.port=70000"], "driver.port"),
+    ("max-executors-negative", ["--set", "dynamicAllocation.maxExecutors=-3"], "dynamicAllocation.maxExecutors"),
+    ("ingress-host-url", ["--set", "ui.ingress.host=https://spark.example.com"], "ui.ingress.host"),
+    ("ingress-domain-upper", ["--set", "ui.ingress.enabled=true,ui.ingress.mode=host,ui.ingress.domain=Spark.Example.com"], "ui.ingress.domain"),
+    ("name-override-underscore", ["--set", "nameOverride=a_b"], "nameOverride"),
+    ("name-override-too-long", ["--set", "nameOverride=" + "n" * 48], "nameOverride"),
+    ("unknown-nested-key", ["--set", "ui.ingres.enabled=true"], "ui.ingres"),
+    ("reserved-kill-enabled", ["--set", "sparkConf.spark\\.ui\\.killEnabled=true"], "ui.killEnabled"),
+    ("reserved-executor-sa", ["--set", "sparkConf.spark\\.kubernetes\\.authenticate\\.executor\\.serviceAccountName=x"], "executor.serviceAccount.name"),
+    ("reserved-block-manager", ["--set", "sparkConf.spark\\.blockManager\\.port=7100"], "executor.blockManagerPort"),
+    ("credential-in-spark-conf", ["--set", "sparkConf.spark\\.hadoop\\.fs\\.s3a\\.secret\\.key=abc"], "sparkConf.spark.hadoop.fs.s3a.secret.key"),
+    ("credential-in-env", ["--set", "executor.env[0].name=DB_PASSWORD,executor.env[0].value=x"], "executor.env[0]"),
+    ("snippet-annotation", ["--set", "ui.ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/server-snippet=x"], "server-snippet"),
+    ("secret-env-bad-name", ["--set", "secrets.env[0].name=1BAD,secrets.env[0].secretName=s,secrets.env[0].key=k"], "secrets.env[0].name"),
+    ("secret-env-missing-key", ["--set", "secrets.env[0].name=A,secrets.env[0].secretName=s"], "secrets.env[0].key"),
+    ("secret-file-relative", ["--set", "secrets.files[0].secretName=s,secrets.files[0].mountPath=etc/s"], "secrets.files[0].mountPath"),
+    ("scratch-relative", ["--set", "scratch.mountPaths[0]=tmp"], "scratch.mountPaths[0]"),
+    ("scratch-medium", ["--set", "scratch.medium=Disk"], "scratch.medium"),
+    ("netpol-bad-cidr", ["--set", "networkPolicy.apiServer.cidrs[0]=nope"], "networkPolicy.apiServer.cidrs[0]"),
+    ("podgroup-zero", ["--set", "volcano.podGroup.minMember=0"], "volcano.podGroup.minMember"),
+    ("set-only-equals", ["--set", "=x"], "--set"),
+    ("set-trailing-comma-key", ["--set", "executor.instances=1,d"], "--set"),
     ("bad-engine", ["--engine", "docker"], "--engine"),
     ("bad-chart-dir", ["--chart", "/nonexistent"], "--chart"),
 ]
@@ -79,6 +108,11 @@ FILE_CASES = [
     ("empty-app-file", "app:\n  mainApplicationFile: ''\n", "app.mainApplicationFile"),
     ("arguments-not-list", f"app:\n  mainApplicationFile: {PI}\n  arguments: '10'\n", "app.arguments"),
     ("packages-not-coordinates", f"app:\n  mainApplicationFile: {PI}\n  packages: [hadoop-aws]\n", "app.packages"),
+    ("two-documents", f"app:\n  mainApplicationFile: {PI}\n---\nexecutor: {{}}\n", "YAML syntax error"),
+    ("not-utf8", b"app:\n  mainApplicationFile: \xff\xfe\n", "UTF-8"),
+    ("secret-in-spark-env", f"app:\n  mainApplicationFile: {PI}\nsparkEnv: |\n  export AWS_SECRET_ACCESS_KEY=abc\n", "sparkEnv line 1"),
+    ("private-key-argument", f"app:\n  mainApplicationFile: {PI}\n  arguments: ['-----BEGIN PRIVATE KEY-----']\n", "app.arguments[0]"),
+    ("ingress-annotations-list", f"app:\n  mainApplicationFile: {PI}\nui:\n  ingress:\n    annotations: [a]\n", "ui.ingress.annotations"),
 ]
 
 
@@ -89,6 +123,41 @@ def test_bad_values_files(cli, tmp_path: Path, case: str, text: str, needle: str
         result = cli(command, "-f", path)
         assert_one_line_error(result, needle)
     assert str(path) in cli("values", "-f", path).stderr or needle != "line"
+
+
+@pytest.fixture(scope="module")
+def watched_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """One emulated API server for the whole corpus: every case must leave its request log untouched."""
+    from tests.harness import RunningCluster
+
+    running = RunningCluster(tmp_path_factory.mktemp("cluster"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KUBECONFIG", str(running.kubeconfig))
+        patch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        yield running
+    running.close()
+
+
+@pytest.mark.parametrize(("case", "args", "needle"), SET_CASES, ids=[c[0] for c in SET_CASES])
+def test_bad_flags_and_values_never_reach_the_cluster(watched_cluster, cli, case: str, args: list[str], needle: str) -> None:
+    before = len(watched_cluster.requests())
+    assert_one_line_error(cli("run", *OK, *args, "--wait"), needle)
+    assert watched_cluster.requests()[before:] == []
+
+
+@pytest.mark.parametrize(("case", "text", "needle"), FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_bad_values_files_never_reach_the_cluster(watched_cluster, cli, tmp_path: Path, case: str, text: str, needle: str) -> None:
+    before = len(watched_cluster.requests())
+    assert_one_line_error(cli("run", "-f", write_values(tmp_path, text), "--wait"), needle)
+    assert watched_cluster.requests()[before:] == []
+
+
+def test_the_corpus_reaches_the_cluster_when_the_input_is_fixed(watched_cluster, cli) -> None:
+    """The two tests above are not vacuous: a valid run does talk to the same API server."""
+    before = len(watched_cluster.requests())
+    result = cli("run", *OK, "--name", "corpus-control")
+    assert result.exit_code == 0, result.stderr
+    assert any(method == "POST" for method, _ in watched_cluster.requests()[before:])
 
 
 def test_missing_values_file(cli, tmp_path: Path) -> None:

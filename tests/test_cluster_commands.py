@@ -148,6 +148,31 @@ def test_missing_service_account_is_refused(cluster: RunningCluster, cli: Cli) -
     assert writes(cluster) == []
 
 
+def test_missing_executor_service_account_is_refused(cluster: RunningCluster, cli: Cli) -> None:
+    args = ("run", "-f", PI, "--name", "pi-esa", "--set", "executor.serviceAccount.create=false",
+            "--set", "executor.serviceAccount.name=spark-exec")
+    line = one_line_error(cli(*args), 2)
+    assert "executor.serviceAccount.name: service account spark-exec does not exist in namespace default" in line
+    assert writes(cluster) == []
+    cluster.seed({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "spark-exec", "namespace": "default"}})
+    run_app(cli, "pi-esa", *args[5:])
+    assert cluster.names("ServiceAccount") == ["default", "pi-esa-driver", "spark-exec"]
+
+
+def test_volcano_needs_its_podgroups_and_gets_one(cluster: RunningCluster, cli: Cli) -> None:
+    args = ("--set", "scheduler.name=volcano", "--set", "volcano.podGroup.queue=team-a")
+    line = one_line_error(cli("run", "-f", PI, "--name", "pi-vc", *args), 2)
+    assert "cluster serves no Volcano PodGroups (scheduling.volcano.sh/v1beta1)" in line and "volcano.podGroup.enabled=false" in line
+    assert writes(cluster) == []
+    cluster.install_volcano()
+    run_app(cli, "pi-vc", *args)
+    group = cluster.get("PodGroup", "pi-vc-podgroup")
+    assert group is not None and group["spec"] == {"minMember": 1, "queue": "team-a"}
+    driver = cluster.get("Pod", "pi-vc-driver")
+    assert driver is not None and driver["metadata"]["annotations"]["scheduling.k8s.io/group-name"] == "pi-vc-podgroup"
+    assert sorted(cluster.names("NetworkPolicy")) == ["pi-vc-driver-netpol", "pi-vc-exec-netpol"]
+
+
 def test_missing_priority_class_is_refused_and_existing_one_accepted(cluster: RunningCluster, cli: Cli) -> None:
     result = cli("run", "-f", PI, "--name", "pi-pc", "--set", "priorityClassName=urgent")
     assert "priority class urgent does not exist" in one_line_error(result, 2)

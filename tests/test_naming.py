@@ -52,11 +52,35 @@ def test_default_base(app: str, file: str, cls: str, base: str) -> None:
 
 
 @given(base=st.text(max_size=120), priority=st.text(max_size=120))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=2000, deadline=None)
 def test_any_base_and_priority_give_a_valid_name(base: str, priority: str) -> None:
     name = naming.generate_app_name(base, priority)
     assert len(name) <= 47 and DNS_1035.match(name)
-    assert name[-8:].isalnum() and name[-9] == "-"
+    suffix = naming.SUFFIX_LENGTH
+    assert name[-suffix:].isalnum() and name[-suffix - 1] == "-"
+
+
+@given(base=st.text(max_size=120))
+@settings(max_examples=1000, deadline=None)
+def test_a_user_base_is_sanitised_into_the_name_never_passed_raw(base: str) -> None:
+    """A base from values (app.name, the file, the class) is kept only in its sanitised form."""
+    name = naming.generate_app_name(base, suffix="abcd1234")
+    clean = naming.sanitize(base)
+    assert set(clean) <= set("abcdefghijklmnopqrstuvwxyz0123456789-") and (not clean or clean[0].isalpha())
+    expected = clean[:38].rstrip("-") if clean else "spark"
+    assert name == f"{expected}-abcd1234"
+
+
+@given(name=st.text(min_size=1, max_size=60))
+@settings(max_examples=1000, deadline=None)
+def test_an_exact_user_name_is_taken_as_is_or_rejected_never_altered(name: str) -> None:
+    """`--name` and nameOverride are never sanitised silently: valid as given, or a UserError naming the flag."""
+    try:
+        accepted = naming.validate_app_name(name, source="--name")
+    except UserError as error:
+        assert str(error).startswith(f"--name {name!r} is not a valid app name")
+    else:
+        assert accepted == name and len(name) <= 47 and DNS_1035.match(name)
 
 
 @given(st.text(max_size=80))
@@ -70,6 +94,8 @@ def test_validate_accepts_exactly_dns_1035_up_to_47(name: str) -> None:
             naming.validate_app_name(name)
 
 
-def test_no_collisions_in_many_generated_names() -> None:
-    names = {naming.generate_app_name("app") for _ in range(20000)}
-    assert len(names) == 20000
+def test_no_collision_in_100000_generated_names() -> None:
+    """Over 51 random bits: 100,000 names for one base never collide (the birthday bound puts the
+    chance of any collision in this test near 1 in 700,000)."""
+    names = {naming.generate_app_name("nightly-etl", "routine") for _ in range(100_000)}
+    assert len(names) == 100_000

@@ -11,6 +11,10 @@ import pytest
 
 from tests.conftest import PI, VALUES_DIR, render_objects
 from tests.invariants import check_application, validate_strictly
+from tests.pss import restricted_violations
+
+#: Matrix cases that deliberately relax the security contexts (and must then fail "restricted").
+RELAXED = {"no-security-context"}
 
 NEWEST = kubernetes_validate.utils.latest_version()
 KUBE_VERSIONS = ["1.29", NEWEST]
@@ -47,6 +51,15 @@ MATRIX: dict[str, tuple[str, dict[str, Any]]] = {
     "tls-true-host-from-host": ("etl", {"app": {"mainApplicationFile": PI}, "ui": {"ingress": {"enabled": True, "mode": "host", "host": "spark.example.com", "tls": True}}}),
     "tls-list": ("etl", {"app": {"mainApplicationFile": PI}, "ui": {"ingress": {"enabled": True, "host": "spark.example.com", "tls": [{"secretName": "wildcard"}]}}}),
     "pull-secret-objects-deps-map": ("etl", {"app": {"mainApplicationFile": PI, "jars": ["a.jar"], "dependencies": {"jars": ["b.jar"], "packages": ["g:a:1"]}}, "image": {"pullSecrets": [{"name": "regcred"}]}}),
+    "secrets-env-and-files": ("etl", {"app": {"mainApplicationFile": PI}, "secrets": {"env": [{"name": "AWS_ACCESS_KEY_ID", "secretName": "s3", "key": "id"}, {"name": "AWS_SECRET_ACCESS_KEY", "secretName": "s3", "key": "secret", "optional": True}], "files": [{"secretName": "kerberos", "mountPath": "/etc/krb", "items": [{"key": "keytab", "path": "app.keytab"}]}]}}),
+    "volcano-queue-resources": ("etl", {"app": {"mainApplicationFile": PI}, "scheduler": {"name": "volcano"}, "priorityClassName": "rush", "volcano": {"podGroup": {"queue": "team-a", "minMember": 1, "minResources": {"cpu": "5", "memory": "20Gi"}}}}),
+    "volcano-without-podgroup": ("etl", {"app": {"mainApplicationFile": PI}, "scheduler": {"name": "volcano"}, "volcano": {"podGroup": {"enabled": False}}}),
+    "no-network-policy": ("etl", {"app": {"mainApplicationFile": PI}, "networkPolicy": {"enabled": False}}),
+    "network-policy-tight": ("etl", {"app": {"mainApplicationFile": PI}, "ui": {"ingress": {"enabled": True}}, "executor": {"blockManagerPort": 7090}, "networkPolicy": {"dnsPeers": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}], "apiServer": {"cidrs": ["10.0.0.1/32"], "ports": [443]}, "uiPeers": [{"namespaceSelector": {"matchLabels": {"team": "monitoring"}}}], "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443, "protocol": "TCP"}]}]}}),
+    "ingress-basic-auth-tls": ("etl", {"app": {"mainApplicationFile": PI}, "ui": {"ingress": {"enabled": True, "host": "spark.example.com", "tls": True, "auth": {"basicAuthSecret": "spark-ui-htpasswd", "realm": "Team A"}}}}),
+    "ingress-external-auth": ("etl", {"app": {"mainApplicationFile": PI}, "ui": {"ingress": {"enabled": True, "mode": "host", "domain": "spark.example.com", "auth": {"url": "https://oauth2.example.com/oauth2/auth", "signin": "https://oauth2.example.com/oauth2/start"}}}}),
+    "scratch-memory-limited": ("etl", {"app": {"mainApplicationFile": PI}, "scratch": {"mountPaths": ["/tmp", "/opt/spark/work-dir", "/var/cache"], "sizeLimit": "2Gi", "medium": "Memory"}}),
+    "existing-executor-sa-kill-enabled": ("etl", {"app": {"mainApplicationFile": PI}, "executor": {"serviceAccount": {"create": False, "name": "spark-executor"}}, "ui": {"killEnabled": True}}),
     "no-security-context": ("etl", {"app": {"mainApplicationFile": PI}, "driver": {"podSecurityContext": None, "securityContext": None}, "executor": {"podSecurityContext": None, "securityContext": None}}),
 }
 
@@ -59,6 +72,11 @@ def test_matrix_renders_valid_wired_objects(tmp_path: Path, case: str) -> None:
     for version in KUBE_VERSIONS:
         for obj in [*objects, parts["template"]]:
             validate_strictly(obj, version)
+    violations = restricted_violations(parts["pod"]) + restricted_violations(parts["template"])
+    if case in RELAXED:
+        assert violations, "the restricted checks accepted pods without security contexts"
+    else:
+        assert violations == [], violations
 
 
 @pytest.mark.parametrize("path", sorted(VALUES_DIR.glob("*.yaml")), ids=lambda p: p.name)
@@ -68,6 +86,7 @@ def test_example_values_files_render_valid_wired_objects(tmp_path: Path, path: P
     for version in KUBE_VERSIONS:
         for obj in [*objects, parts["template"]]:
             validate_strictly(obj, version)
+    assert restricted_violations(parts["pod"]) == [] and restricted_violations(parts["template"]) == []
 
 
 def test_matrix_is_large_enough() -> None:
