@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from sparkhelm import naming
 from sparkhelm import values as values_mod
 from sparkhelm.errors import UserError
 from tests.conftest import CHART, PI, write_values
@@ -34,7 +35,7 @@ def test_name_precedence(tmp_path: Path) -> None:
     assert values_mod.compute(CHART, [path], name="from-flag").app_name == "from-flag"
     assert values_mod.compute(CHART, [path]).app_name == "from-file"
     generated = values_mod.compute(CHART, [], [f"app.mainApplicationFile={PI}", "priorityClassName=rush"]).app_name
-    assert generated.startswith("pi-rush-") and len(generated) == len("pi-rush-") + 8
+    assert generated.startswith("pi-rush-") and len(generated) == len("pi-rush-") + naming.SUFFIX_LENGTH
 
 
 def test_computed_values(tmp_path: Path) -> None:
