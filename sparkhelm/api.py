@@ -16,7 +16,7 @@ from sparkhelm import values as values_mod
 from sparkhelm.engine import Engine, Rendered, get_engine
 from sparkhelm.engine.manifests import parse_manifest
 from sparkhelm.errors import SparkhelmError, UserError
-from sparkhelm.naming import validate_app_name
+from sparkhelm.naming import validate_app_name, validate_namespace
 from sparkhelm.target import KubeTarget
 from sparkhelm.values import AppValues
 
@@ -66,6 +66,7 @@ def render(
     inputs: Inputs, *, namespace: str = DEFAULT_NAMESPACE, engine: Engine | str = "auto"
 ) -> tuple[AppValues, Rendered]:
     """Compute the values and render the chart with them; the release name is the app-name."""
+    validate_namespace(namespace)
     chart_dir, app = _compute(inputs)
     chosen = get_engine(engine) if isinstance(engine, str) else engine
     return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace)

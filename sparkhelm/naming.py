@@ -21,6 +21,7 @@ SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 DEFAULT_BASE = "spark"
 
 _DNS_1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS_1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def app_name_problem(name: str) -> str | None:
@@ -43,6 +44,16 @@ def validate_app_name(name: str, *, source: str = "--name") -> str:
     if problem:
         raise UserError(f"{source} {name!r} is not a valid app name: {problem}")
     return name
+
+
+def validate_namespace(namespace: str, *, source: str = "-n/--namespace") -> str:
+    """Return `namespace` if Kubernetes would accept it (a DNS-1123 label); raise UserError otherwise."""
+    if len(namespace) > 63 or not _DNS_1123_LABEL.match(namespace):
+        raise UserError(
+            f"{source} {namespace!r} is not a valid namespace: use at most 63 lowercase letters, "
+            "digits and '-', starting and ending with a letter or digit"
+        )
+    return namespace
 
 
 def sanitize(text: str) -> str:

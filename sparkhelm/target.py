@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sparkhelm.naming import validate_namespace
+
 
 @dataclass(frozen=True)
 class KubeTarget:
@@ -12,3 +14,7 @@ class KubeTarget:
     kubeconfig: str | None = None
     context: str | None = None
     namespace: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.namespace is not None:
+            validate_namespace(self.namespace)

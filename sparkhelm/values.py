@@ -10,6 +10,7 @@ names the file, flag or key. Nothing here imports the Helm engine or the Kuberne
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -33,11 +34,37 @@ class AppValues:
     values: Values
 
 
+#: Nodes a values file may expand to. YAML aliases can make a few lines expand exponentially
+#: ("billion laughs"); Helm's YAML parser refuses such documents too.
+MAX_NODES = 1_000_000
+
+
+def _too_large(data: Any) -> bool:
+    """Whether `data`, with every alias expanded, has more than MAX_NODES nodes (stops counting there)."""
+    count = 0
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            return True
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _read_text(path: str | Path) -> str:
+    if str(path) == "-":  # Helm's convention: values from standard input
+        return sys.stdin.read()
+    return Path(path).read_text(encoding="utf-8")
+
+
 def load_values_file(path: str | Path) -> Values:
-    """One `-f` file as a mapping; an empty file is an empty mapping."""
-    source = Path(path)
+    """One `-f` file (`-` is standard input) as a mapping; an empty file is an empty mapping."""
     try:
-        text = source.read_text(encoding="utf-8")
+        text = _read_text(path)
     except FileNotFoundError:
         raise UserError(f"-f {path}: file not found; check the path") from None
     except IsADirectoryError:
@@ -55,6 +82,8 @@ def load_values_file(path: str | Path) -> Values:
         raise UserError(f"-f {path}: YAML syntax error{where}: {problem}") from None
     if data is None:
         return {}
+    if _too_large(data):
+        raise UserError(f"-f {path}: expands to more than {MAX_NODES:,} values (YAML aliases?); simplify the file")
     if not isinstance(data, dict):
         kind = type(data).__name__
         raise UserError(f"-f {path}: the top level must be a mapping of keys to values, not a {kind}")

@@ -112,6 +112,8 @@ FILE_CASES = [
     ("not-utf8", b"app:\n  mainApplicationFile: \xff\xfe\n", "UTF-8"),
     ("secret-in-spark-env", f"app:\n  mainApplicationFile: {PI}\nsparkEnv: |\n  export AWS_SECRET_ACCESS_KEY=abc\n", "sparkEnv line 1"),
     ("private-key-argument", f"app:\n  mainApplicationFile: {PI}\n  arguments: ['-----BEGIN PRIVATE KEY-----']\n", "app.arguments[0]"),
+    ("yaml-alias-bomb", "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 9)) + f"app:\n  mainApplicationFile: {PI}\n", "YAML aliases"),
     ("ingress-annotations-list", f"app:\n  mainApplicationFile: {PI}\nui:\n  ingress:\n    annotations: [a]\n", "ui.ingress.annotations"),
 ]
 
@@ -158,6 +160,25 @@ def test_the_corpus_reaches_the_cluster_when_the_input_is_fixed(watched_cluster,
     result = cli("run", *OK, "--name", "corpus-control")
     assert result.exit_code == 0, result.stderr
     assert any(method == "POST" for method, _ in watched_cluster.requests()[before:])
+
+
+@pytest.mark.parametrize("namespace", ["Bad_NS", "n" * 64, "-lead", "has.dot", ""])
+@pytest.mark.parametrize("command", ["template", "run"])
+def test_bad_namespace(watched_cluster, cli, command: str, namespace: str) -> None:
+    before = len(watched_cluster.requests())
+    assert_one_line_error(cli(command, *OK, "-n", namespace), "-n/--namespace")
+    assert watched_cluster.requests()[before:] == []
+
+
+def test_values_from_standard_input(tmp_path: Path) -> None:
+    """`-f -` reads values from stdin, as Helm does."""
+    from typer.testing import CliRunner
+
+    from sparkhelm.cli import app
+
+    result = CliRunner().invoke(app, ["values", "-f", "-", "--name", "from-stdin"], input=f"app:\n  mainApplicationFile: {PI}\n")
+    assert result.exit_code == 0, result.stderr
+    assert "nameOverride: from-stdin" in result.stdout and PI in result.stdout
 
 
 def test_missing_values_file(cli, tmp_path: Path) -> None:
