@@ -69,7 +69,7 @@ def render(
     validate_namespace(namespace)
     chart_dir, app = _compute(inputs)
     chosen = get_engine(engine) if isinstance(engine, str) else engine
-    return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace)
+    return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace, prevalidated=True)
 
 
 def dry_run(inputs: Inputs, *, namespace: str = DEFAULT_NAMESPACE, engine: Engine | str = "auto") -> DryRun:
@@ -130,7 +130,7 @@ def submit(inputs: Inputs, *, kube: KubeTarget | None = None, engine: Engine | s
     cluster = _cluster(kube)
     namespace = cluster.namespace
     chosen = get_engine(engine) if isinstance(engine, str) else engine
-    rendered = chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace)
+    rendered = chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace, prevalidated=True)
     objects = parse_manifest(rendered.manifest)
     report = preflight.check(cluster, app=app.app_name, namespace=namespace, values=app.values, objects=objects)
     resolved = KubeTarget(kube.kubeconfig, kube.context, namespace)

@@ -39,7 +39,7 @@ def resolve_chart_dir(chart: str | Path | None) -> Path:
 
 def _read_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
 
 
 @cache
@@ -58,6 +58,11 @@ def _default_values(chart_dir: Path) -> dict[str, Any]:
 def default_values(chart_dir: Path) -> dict[str, Any]:
     """The chart's values.yaml (a fresh copy: callers may modify it)."""
     return copy.deepcopy(_default_values(chart_dir))
+
+
+def shared_default_values(chart_dir: Path) -> dict[str, Any]:
+    """The chart's values.yaml, loaded once and shared: callers must not modify it."""
+    return _default_values(chart_dir)
 
 
 @cache

@@ -34,6 +34,9 @@ class AppValues:
     values: Values
 
 
+#: PyYAML's safe loader in C (libyaml) when the wheel has it: about ten times faster on values files.
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 #: Nodes a values file may expand to. YAML aliases can make a few lines expand exponentially
 #: ("billion laughs"); Helm's YAML parser refuses such documents too.
 MAX_NODES = 1_000_000
@@ -74,7 +77,7 @@ def load_values_file(path: str | Path) -> Values:
     except UnicodeDecodeError:
         raise UserError(f"-f {path}: not UTF-8 text; save the values file as UTF-8") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader, libyaml's when available
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -102,15 +105,19 @@ def merge(base: Values, override: Values) -> Values:
 
 
 def coalesce(defaults: Values, user: Values) -> Values:
-    """What the chart sees: user values over the chart defaults, a null removing a default."""
-    result = copy.deepcopy(defaults)
+    """What the chart sees: user values over the chart defaults, a null removing a default.
+
+    The result shares unchanged subtrees with both inputs (no deep copies, which cost more than the
+    rest of computing an app's values): treat it as read-only.
+    """
+    result = dict(defaults)
     for key, value in user.items():
         if value is None:
             result.pop(key, None)
         elif isinstance(value, dict) and isinstance(result.get(key), dict):
             result[key] = coalesce(result[key], value)
         else:
-            result[key] = copy.deepcopy(value)
+            result[key] = value
     return result
 
 
@@ -207,11 +214,19 @@ def _dotted(path: Iterable[Any]) -> str:
 
 
 @cache
-def _validator(chart_dir: Path) -> Any:
-    import jsonschema  # deferred: only commands that compute values pay for it
+def _fast_validator(chart_dir: Path) -> Any:
+    """jsonschema-rs: compiled once, about 0.02 ms a check (the Python jsonschema takes 2 ms)."""
+    import jsonschema_rs  # deferred: only commands that compute values pay for it
 
-    schema = chartfiles.values_schema(chart_dir)
-    return jsonschema.Draft7Validator(schema)
+    return jsonschema_rs.Draft7Validator(chartfiles.values_schema(chart_dir))
+
+
+@cache
+def _validator(chart_dir: Path) -> Any:
+    """The Python jsonschema validator: only for invalid values, for its detailed, path-aware errors."""
+    import jsonschema
+
+    return jsonschema.Draft7Validator(chartfiles.values_schema(chart_dir))
 
 
 def _describe(error: Any) -> str:
@@ -254,13 +269,18 @@ def _is_missing(error: Any) -> bool:
 
 def validate(chart_dir: Path, effective: Values) -> None:
     """Check the values the chart will see against its schema and its wiring keys; the first problem is raised."""
-    # The user's own wrong values first, then what is missing.
-    errors = sorted(
-        _validator(chart_dir).iter_errors(effective),
-        key=lambda e: (_is_missing(e), list(map(str, e.absolute_path)), str(e.validator)),
-    )
-    if errors:
-        raise UserError(f"invalid values: {_describe(errors[0])}")
+    if not _fast_validator(chart_dir).is_valid(effective):
+        # The user's own wrong values first, then what is missing.
+        errors = sorted(
+            _validator(chart_dir).iter_errors(effective),
+            key=lambda e: (_is_missing(e), list(map(str, e.absolute_path)), str(e.validator)),
+        )
+        if errors:
+            raise UserError(f"invalid values: {_describe(errors[0])}")
+        try:  # the two validators disagree: report what jsonschema-rs found
+            _fast_validator(chart_dir).validate(effective)
+        except Exception as exc:  # noqa: BLE001 - jsonschema_rs.ValidationError, any version
+            raise UserError(f"invalid values: {' '.join(str(exc).split())}") from None
     wiring = chartfiles.wiring_keys(chart_dir)
     for key, value in (effective.get("sparkConf") or {}).items():
         if key in wiring:
@@ -280,7 +300,7 @@ def compute(
 ) -> AppValues:
     """All the steps: the values of one application, valid, with its app-name."""
     user = user_values(values_files, sets, set_strings)
-    defaults = chartfiles.default_values(chart_dir)
+    defaults = chartfiles.shared_default_values(chart_dir)  # read-only: coalesce copies nothing
     effective = coalesce(defaults, user)
     app_name = choose_app_name(effective, name)
     computed = derive(user, effective, app_name)

@@ -33,8 +33,14 @@ class Engine(Protocol):
 
     name: str
 
-    def render(self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str) -> Rendered:
-        """Render the chart offline with these values, as release `release` in `namespace`."""
+    def render(
+        self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str, prevalidated: bool = False
+    ) -> Rendered:
+        """Render the chart offline with these values, as release `release` in `namespace`.
+
+        `prevalidated`: the values already passed the chart's values.schema.json (sparkhelm checks
+        them itself); an engine may then skip Helm's own, identical, check.
+        """
         ...
 
     def install(

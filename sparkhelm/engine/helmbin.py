@@ -82,8 +82,14 @@ class HelmBinaryEngine:
             self._major = int(match.group(1))
         return self._major
 
-    def render(self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str) -> Rendered:
-        """`helm template RELEASE CHART --namespace NS --values -` with the values as JSON on stdin."""
+    def render(
+        self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str, prevalidated: bool = False
+    ) -> Rendered:
+        """`helm template RELEASE CHART --namespace NS --values -` with the values as JSON on stdin.
+
+        Helm validates the values again whatever `prevalidated` says: a process per render costs
+        far more than the check.
+        """
         argv = ["template", release, str(chart_dir), "--namespace", namespace, "--values", "-"]
         try:
             output = self._run(argv, json.dumps(values).encode())

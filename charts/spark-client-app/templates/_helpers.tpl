@@ -5,19 +5,26 @@ Nothing here is random or reads the cluster: the same values always render the s
 
 {{/*
 The app-name: nameOverride, else the release name. It prefixes every object name, so it is
-checked here, where every template reads it: a DNS-1035 label of at most 47 characters
+checked (validateAppName, once per render): a DNS-1035 label of at most 47 characters
 (Spark's limit for spark.kubernetes.executor.podNamePrefix). The longest suffix the chart adds is
 "-driver-netpol" (14), so no object name can exceed 61 characters and nothing needs truncating.
 */}}
 {{- define "spark-client-app.appName" -}}
-{{- $name := .Values.nameOverride | default .Release.Name -}}
+{{- .Values.nameOverride | default .Release.Name -}}
+{{- end -}}
+
+{{/*
+Checks of the app-name, made once per render (from configmap.yaml, which is always rendered)
+rather than in every one of the dozens of appName includes.
+*/}}
+{{- define "spark-client-app.validateAppName" -}}
+{{- $name := include "spark-client-app.appName" . -}}
 {{- if gt (len $name) 47 -}}
 {{- fail (printf "app name %q has %d characters, the limit is 47 (Spark's executor pod name prefix): set nameOverride or use a shorter release name" $name (len $name)) -}}
 {{- end -}}
 {{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
 {{- fail (printf "app name %q is not a DNS-1035 label: use lowercase letters, digits and '-', start with a letter and end with a letter or digit (set nameOverride)" $name) -}}
 {{- end -}}
-{{- $name -}}
 {{- end -}}
 
 {{/* Chart name and version, for the helm.sh/chart label. */}}
