@@ -80,3 +80,15 @@ def test_templates_use_no_nondeterministic_functions() -> None:
         text = template.read_text()
         for word in banned:
             assert f" {word} " not in text and f"({word} " not in text and f"{{{{ {word}" not in text, (template.name, word)
+
+
+def test_skipping_helms_duplicate_schema_check_changes_no_byte() -> None:
+    """Values sparkhelm has checked render without Helm's second schema pass, to the same manifest."""
+    from sparkhelm import api
+    from sparkhelm.engine.embedded import EmbeddedEngine
+
+    app, _ = api.render(api.Inputs(values_files=[VALUES_DIR / "prod.yaml"], name="same-bytes", chart=CHART), engine=EmbeddedEngine())
+    engine = EmbeddedEngine()
+    checked = engine.render(CHART, app.values, release="same-bytes", namespace="ns", prevalidated=True)
+    unchecked = engine.render(CHART, app.values, release="same-bytes", namespace="ns", prevalidated=False)
+    assert checked == unchecked
