@@ -37,9 +37,13 @@ def resolve_chart_dir(chart: str | Path | None) -> Path:
     return path.resolve()
 
 
+#: PyYAML's safe loader in C (libyaml) when the wheel has it: about ten times faster than the pure-Python one.
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _read_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
+        return yaml.load(handle, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader
 
 
 @cache

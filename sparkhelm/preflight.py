@@ -111,14 +111,14 @@ def check(cluster: Cluster, *, app: str, namespace: str, values: Obj, objects: l
         try:
             served = cluster.served_resources("scheduling.volcano.sh", "v1beta1")
         except ForbiddenError:
-            served = {"podgroups"}
             report.warnings.append("cannot read API discovery (forbidden); Volcano PodGroups not checked")
-        if not served or "podgroups" not in served:
-            raise UserError(
-                "scheduler.name: volcano, but the cluster serves no Volcano PodGroups "
-                "(scheduling.volcano.sh/v1beta1); install Volcano, choose another scheduler, "
-                "or set volcano.podGroup.enabled=false"
-            )
+        else:
+            if not served or "podgroups" not in served:
+                raise UserError(
+                    "scheduler.name: volcano, but the cluster serves no Volcano PodGroups "
+                    "(scheduling.volcano.sh/v1beta1); install Volcano, choose another scheduler, "
+                    "or set volcano.podGroup.enabled=false"
+                )
 
     priority = values.get("priorityClassName") or ""
     if priority:

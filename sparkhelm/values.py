@@ -34,9 +34,6 @@ class AppValues:
     values: Values
 
 
-#: PyYAML's safe loader in C (libyaml) when the wheel has it: about ten times faster on values files.
-SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
 #: Nodes a values file may expand to. YAML aliases can make a few lines expand exponentially
 #: ("billion laughs"); Helm's YAML parser refuses such documents too.
 MAX_NODES = 1_000_000
@@ -77,7 +74,7 @@ def load_values_file(path: str | Path) -> Values:
     except UnicodeDecodeError:
         raise UserError(f"-f {path}: not UTF-8 text; save the values file as UTF-8") from None
     try:
-        data = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader, libyaml's when available
+        data = yaml.load(text, Loader=chartfiles.SAFE_LOADER)  # noqa: S506 - a safe loader, libyaml's when available
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

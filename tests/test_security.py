@@ -4,7 +4,6 @@ helm_python without the CLI, as an ops team's `helm install` would."""
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import helm_python
 import pytest
 import yaml
 
+from sparkhelm import values as values_mod
 from tests.conftest import CHART, PI, render_objects
 from tests.invariants import parse_spark_defaults
 from tests.netpol import allowed, external, pod
@@ -24,13 +24,7 @@ BASE = {"app": {"mainApplicationFile": PI}}
 
 
 def merged(extra: Obj) -> Obj:
-    out = copy.deepcopy(BASE)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = {**out[key], **value}
-        else:
-            out[key] = value
-    return out
+    return values_mod.merge(BASE, extra)
 
 
 def render(tmp_path: Path, extra: Obj | None = None, name: str = "etl") -> dict[str, list[Obj]]:
