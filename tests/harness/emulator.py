@@ -261,6 +261,8 @@ class ClusterEmulator(KubernetesEmulator):
         if res == SSAR and method == "POST":
             return self._review(self._body(request))
         if method == "GET" and request.params.get("watch") in ("true", "1"):
+            if request.headers.get("Upgrade", "").lower() == "websocket":
+                return await self._serve_watch_websocket(request)
             return await super()._handle(request)  # kmock streams; _serve_watch below filters
         async with self._lock:
             if method == "GET":
@@ -497,6 +499,18 @@ class ClusterEmulator(KubernetesEmulator):
                 continue
             if matches(obj):
                 yield event
+
+    async def _serve_watch_websocket(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        """A watch over a websocket, one JSON event per text message: fabric8 (Spark's client) watches so."""
+        ws = aiohttp.web.WebSocketResponse()
+        await ws.prepare(request._raw_request)
+        try:
+            async for event in self._serve_watch(request):
+                if isinstance(event, dict):
+                    await ws.send_str(json.dumps(event))
+        except ConnectionError:  # the client went away
+            pass
+        return ws
 
     # access reviews ---------------------------------------------------------------------------
 
