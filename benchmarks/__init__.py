@@ -1,1 +1,1 @@
-"""Benchmarks of sparkhelm (run as modules: python -m benchmarks.NAME)."""
+"""sparkhelm's benchmark suite: run `python -m benchmarks` (see benchmarks/__main__.py)."""

@@ -6,7 +6,8 @@ rendered text is returned untouched.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,9 +68,53 @@ def render(
 ) -> tuple[AppValues, Rendered]:
     """Compute the values and render the chart with them; the release name is the app-name."""
     validate_namespace(namespace)
-    chart_dir, app = _compute(inputs)
     chosen = get_engine(engine) if isinstance(engine, str) else engine
-    return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace, prevalidated=True)
+    chart_dir = chartfiles.resolve_chart_dir(inputs.chart)
+    # For one render, Helm's own schema check (Go, on the chart the engine loads anyway) is cheaper
+    # than importing and compiling jsonschema-rs (about 26 ms); render_many amortises the latter.
+    schema_check = getattr(chosen, "schema_check", None)
+    if schema_check is None:
+        app = values_mod.compute(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name)
+        return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace, prevalidated=True)
+    app = values_mod.compute(
+        chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name, schema_ok=schema_check(chart_dir)
+    )
+    return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace)
+
+
+def _render_prevalidated(inputs: Inputs, namespace: str, engine: Engine) -> tuple[AppValues, Rendered]:
+    """One app of a batch: jsonschema-rs (compiled once, 0.02 ms a check), then the chart without its schema."""
+    chart_dir, app = _compute(inputs)
+    return app, engine.render(chart_dir, app.values, release=app.app_name, namespace=namespace, prevalidated=True)
+
+
+def render_many(
+    inputs: Iterable[Inputs],
+    *,
+    namespace: str = DEFAULT_NAMESPACE,
+    engine: Engine | str = "auto",
+    workers: int | None = None,
+) -> list[tuple[AppValues, Rendered]]:
+    """Render many applications in one process, in order: for pipelines that template a whole fleet.
+
+    The chart is loaded once; each application's values are computed and rendered on a pool of
+    `workers` threads (default: one per CPU). The embedded engine runs Helm's Go code outside the
+    GIL, so the threads render in parallel. The first invalid application raises its UserError.
+    """
+    validate_namespace(namespace)
+    chosen = get_engine(engine) if isinstance(engine, str) else engine
+    items = list(inputs)
+    count = max(1, min(workers or os.cpu_count() or 1, len(items)))
+
+    def one(item: Inputs) -> tuple[AppValues, Rendered]:
+        return _render_prevalidated(item, namespace, chosen)
+
+    if count == 1:
+        return [one(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor  # deferred: only batches use threads
+
+    with ThreadPoolExecutor(count, thread_name_prefix="sparkhelm-render") as pool:
+        return list(pool.map(one, items))
 
 
 def dry_run(inputs: Inputs, *, namespace: str = DEFAULT_NAMESPACE, engine: Engine | str = "auto") -> DryRun:

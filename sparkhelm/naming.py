@@ -11,7 +11,6 @@ with a chance of about 1 in 550; with 51 bits it is about 1 in 700,000.
 from __future__ import annotations
 
 import re
-import secrets
 
 from sparkhelm.errors import UserError
 
@@ -68,6 +67,8 @@ def sanitize(text: str) -> str:
 
 def random_suffix(length: int = SUFFIX_LENGTH) -> str:
     """A random suffix from the OS's CSPRNG."""
+    import secrets  # deferred: it imports hashlib and hmac (7 ms), and an exact --name needs no suffix
+
     return "".join(secrets.choice(SUFFIX_ALPHABET) for _ in range(length))
 
 

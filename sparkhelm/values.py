@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -264,9 +264,18 @@ def _is_missing(error: Any) -> bool:
     return bool(error.validator == "required" or (error.validator == "minLength" and error.instance == ""))
 
 
-def validate(chart_dir: Path, effective: Values) -> None:
-    """Check the values the chart will see against its schema and its wiring keys; the first problem is raised."""
-    if not _fast_validator(chart_dir).is_valid(effective):
+#: A yes/no check of values against the chart's values.schema.json (the embedded engine offers Helm's own).
+SchemaCheck = Callable[[Values], bool]
+
+
+def validate(chart_dir: Path, effective: Values, *, schema_ok: SchemaCheck | None = None) -> None:
+    """Check the values the chart will see against its schema and its wiring keys; the first problem is raised.
+
+    `schema_ok` answers "valid?" (default: jsonschema-rs); only a "no" loads the Python jsonschema,
+    whose errors name the value.
+    """
+    valid = schema_ok(effective) if schema_ok is not None else _fast_validator(chart_dir).is_valid(effective)
+    if not valid:
         # The user's own wrong values first, then what is missing.
         errors = sorted(
             _validator(chart_dir).iter_errors(effective),
@@ -294,6 +303,8 @@ def compute(
     sets: Sequence[str] = (),
     set_strings: Sequence[str] = (),
     name: str | None = None,
+    *,
+    schema_ok: SchemaCheck | None = None,
 ) -> AppValues:
     """All the steps: the values of one application, valid, with its app-name."""
     user = user_values(values_files, sets, set_strings)
@@ -301,7 +312,7 @@ def compute(
     effective = coalesce(defaults, user)
     app_name = choose_app_name(effective, name)
     computed = derive(user, effective, app_name)
-    validate(chart_dir, coalesce(defaults, computed))
+    validate(chart_dir, coalesce(defaults, computed), schema_ok=schema_ok)
     return AppValues(app_name=app_name, values=computed)
 
 

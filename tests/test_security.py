@@ -4,6 +4,7 @@ helm_python without the CLI, as an ops team's `helm install` would."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -319,6 +320,34 @@ def test_look_alikes_that_are_not_credentials_pass(tmp_path: Path) -> None:
 ])
 def test_raw_helm_render_refuses_the_same(values: Obj, needle: str) -> None:
     assert needle in raw_render_error(merged(values))
+
+
+CREDENTIAL_VALUE_EXAMPLES = {
+    "an AWS access key id": "AKIAABCDEFGHIJKLMNOP",
+    "a private key": "-----BEGIN OPENSSH PRIVATE KEY-----",
+    "a GitHub token": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+    "a Slack token": "xoxb-1234567890-abcdef",
+    "a JSON web token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.abc",
+    "a Google API key": "AIza" + "A" * 35,
+    "a password in a URL": "postgresql://etl:hunter2@db:5432/x",
+}
+
+
+def test_every_credential_value_pattern_has_an_example_the_hint_lets_through() -> None:
+    """The chart runs the value patterns only where valueHint matches: a hint that misses one hides it."""
+    from sparkhelm import chartfiles
+
+    patterns = chartfiles.credential_patterns(CHART)
+    assert set(CREDENTIAL_VALUE_EXAMPLES) == set(patterns["values"])
+    for what, example in CREDENTIAL_VALUE_EXAMPLES.items():
+        assert re.search(patterns["values"][what], example), what
+        assert re.search(patterns["valueHint"], example), f"valueHint misses {what}"
+
+
+@pytest.mark.parametrize("what", list(CREDENTIAL_VALUE_EXAMPLES))
+def test_raw_helm_render_refuses_every_credential_value(what: str) -> None:
+    values = {"app": {"mainApplicationFile": PI, "arguments": ["x", CREDENTIAL_VALUE_EXAMPLES[what]]}}
+    assert f"app.arguments[1] holds what looks like {what}" in raw_render_error(merged(values))
 
 
 def test_redaction_and_kill_defaults_and_overrides(tmp_path: Path) -> None:

@@ -58,10 +58,13 @@ rather than in every one of the dozens of appName includes.
 {{- if and (eq .Values.scheduler.name "volcano") $pg.enabled }}true{{ end -}}
 {{- end -}}
 
-{{/* Pod annotations that put a pod in the app's Volcano PodGroup, as YAML (empty without one). */}}
+{{/*
+The pod annotation that puts a pod in the app's Volcano PodGroup (nothing without one), set into
+the dict given as "into". Call with (dict "ctx" $ "into" $dict).
+*/}}
 {{- define "spark-client-app.podGroupAnnotations" -}}
-{{- if include "spark-client-app.podGroupEnabled" . -}}
-scheduling.k8s.io/group-name: {{ include "spark-client-app.podGroupName" . }}
+{{- if include "spark-client-app.podGroupEnabled" .ctx -}}
+{{- $_ := set .into "scheduling.k8s.io/group-name" (include "spark-client-app.podGroupName" .ctx) -}}
 {{- end -}}
 {{- end -}}
 
@@ -102,6 +105,17 @@ Labels of an object, as YAML. Call with (dict "ctx" $ "component" "driver").
 The chart's own labels win over commonLabels, so selectors cannot be broken from values.
 */}}
 {{- define "spark-client-app.labels" -}}
+{{- $all := dict -}}
+{{- include "spark-client-app.labelMap" (dict "ctx" .ctx "component" .component "into" $all) -}}
+{{- include "spark-client-app.printMap" $all -}}
+{{- end -}}
+
+{{/*
+The labels of an object, set into the dict given as "into": what it holds already wins, then the
+chart's own labels, then commonLabels, then the dict given as "extra" (a role's own labels).
+Call with (dict "ctx" $ "component" "driver" "into" $dict "extra" $labels).
+*/}}
+{{- define "spark-client-app.labelMap" -}}
 {{- $ctx := .ctx -}}
 {{- $own := dict
   "helm.sh/chart" (include "spark-client-app.chart" $ctx)
@@ -113,7 +127,19 @@ The chart's own labels win over commonLabels, so selectors cannot be broken from
   "app.kubernetes.io/component" .component
   "app-name" (include "spark-client-app.appName" $ctx)
 -}}
-{{- toYaml (merge $own (deepCopy ($ctx.Values.commonLabels | default dict))) -}}
+{{- $_ := merge .into $own ($ctx.Values.commonLabels | default dict) (.extra | default dict) -}}
+{{- end -}}
+
+{{/*
+A flat map of strings (labels, annotations) as YAML, keys sorted, keys and values double-quoted.
+Printed rather than passed to toYaml, which costs about 45 µs a call and this runs for every object.
+*/}}
+{{- define "spark-client-app.printMap" -}}
+{{- $lines := list -}}
+{{- range $key, $value := . -}}
+{{- $lines = append $lines (printf "%s: %s" (quote $key) (toString $value | quote)) -}}
+{{- end -}}
+{{- join "\n" $lines -}}
 {{- end -}}
 
 {{/* The labels that select the driver pod, and only it. */}}
@@ -124,8 +150,8 @@ spark-role: driver
 
 {{/* Annotations of an object: commonAnnotations plus the given extra dict. Call with (dict "ctx" $ "extra" $dict). */}}
 {{- define "spark-client-app.annotations" -}}
-{{- $all := merge (deepCopy (.extra | default dict)) (deepCopy (.ctx.Values.commonAnnotations | default dict)) -}}
-{{- if $all }}{{ toYaml $all }}{{ end -}}
+{{- $all := merge (dict) (.extra | default dict) (.ctx.Values.commonAnnotations | default dict) -}}
+{{- if $all }}{{ include "spark-client-app.printMap" $all }}{{ end -}}
 {{- end -}}
 
 {{/*
@@ -248,17 +274,22 @@ entries) as a YAML list of Ingress TLS entries; empty when TLS is off.
 {{- end -}}
 
 {{/*
-Every spark-defaults.conf entry, as a YAML map: the user's sparkConf plus the wiring.
+Every spark-defaults.conf entry: the user's sparkConf plus the wiring, set into the dict given as
+"conf". Call with (dict "ctx" $ "conf" $dict); filling a dict spares a toYaml/fromYaml round trip.
 A sparkConf key that the wiring owns is an error naming what to set instead
 (files/wiring-keys.yaml is shared with the sparkhelm CLI).
 */}}
 {{- define "spark-client-app.sparkConf" -}}
+{{- $conf := .conf -}}
+{{- with .ctx -}}
 {{- $v := .Values -}}
 {{- $app := include "spark-client-app.appName" . -}}
-{{- $wiring := .Files.Get "files/wiring-keys.yaml" | fromYaml -}}
-{{- $conf := .Files.Get "files/secure-defaults.yaml" | fromYaml -}}
+{{- $wiringText := printf "\n%s" (.Files.Get "files/wiring-keys.yaml") -}}
+{{- $_ := merge $conf (.Files.Get "files/secure-defaults.yaml" | fromYaml) -}}
 {{- range $key, $val := $v.sparkConf -}}
-{{- if hasKey $wiring $key -}}
+{{- /* A line search first: parsing wiring-keys.yaml costs more than the rest of this helper. */ -}}
+{{- if contains (printf "\n%s:" $key) $wiringText -}}
+{{- $wiring := $wiringText | fromYaml -}}
 {{- fail (printf "sparkConf.%s is set by the chart (client-mode wiring): remove it and set %s instead" $key (get $wiring $key)) -}}
 {{- end -}}
 {{- $_ := set $conf $key (include "spark-client-app.confValue" $val) -}}
@@ -306,18 +337,19 @@ A sparkConf key that the wiring owns is an error naming what to set instead
 {{- $_ := set $conf "spark.ui.proxyRedirectUri" $redirect -}}
 {{- end -}}
 {{- range $kind, $key := dict "jars" "spark.jars" "files" "spark.files" "pyFiles" "spark.submit.pyFiles" "packages" "spark.jars.packages" "repositories" "spark.jars.repositories" "archives" "spark.archives" -}}
-{{- with include "spark-client-app.dependency" (dict "ctx" $ "kind" $kind) }}{{ $_ := set $conf $key . }}{{ end -}}
+{{- with include "spark-client-app.dependency" (dict "ctx" $.ctx "kind" $kind) }}{{ $_ := set $conf $key . }}{{ end -}}
 {{- end -}}
 {{- if and (hasKey $conf "spark.jars.packages") (not (hasKey $conf "spark.jars.ivy")) -}}
 {{- $_ := set $conf "spark.jars.ivy" "/tmp/.ivy2" -}}
 {{- end -}}
-{{- toYaml $conf -}}
+{{- end -}}
 {{- end -}}
 
 {{/* spark-defaults.conf text: one "key value" line per entry, sorted by key. */}}
 {{- define "spark-client-app.sparkDefaults" -}}
 # Generated by the spark-client-app chart from values; do not edit.
-{{- $conf := include "spark-client-app.sparkConf" . | fromYaml }}
+{{- $conf := dict }}
+{{- include "spark-client-app.sparkConf" (dict "ctx" . "conf" $conf) }}
 {{- range $key := keys $conf | sortAlpha }}
 {{ printf "%-48s %s" $key (get $conf $key) }}
 {{- end }}
@@ -338,39 +370,83 @@ what only Kubernetes knows: labels, scheduling, security and volumes.
 */}}
 {{- define "spark-client-app.executorPodTemplate" -}}
 {{- $v := .Values -}}
-{{- $labels := merge (dict "spark-role" "executor") (include "spark-client-app.labels" (dict "ctx" . "component" "executor") | fromYaml) (deepCopy ($v.executor.labels | default dict)) -}}
+{{- $labels := dict "spark-role" "executor" -}}
+{{- include "spark-client-app.labelMap" (dict "ctx" . "component" "executor" "into" $labels "extra" $v.executor.labels) -}}
 {{- $_ := unset $labels "helm.sh/chart" -}}
 {{- $_ := unset $labels "app.kubernetes.io/managed-by" -}}
-{{- $meta := dict "labels" $labels -}}
-{{- $extra := merge (include "spark-client-app.podGroupAnnotations" . | fromYaml) (deepCopy ($v.executor.annotations | default dict)) -}}
-{{- $ann := include "spark-client-app.annotations" (dict "ctx" . "extra" $extra) | fromYaml -}}
-{{- if $ann }}{{ $_ := set $meta "annotations" $ann }}{{ end -}}
-{{- $container := dict "name" "executor" -}}
-{{- with $v.executor.securityContext }}{{ $_ := set $container "securityContext" . }}{{ end -}}
-{{- $env := concat (include "spark-client-app.hadoopEnv" . | fromYamlArray) (include "spark-client-app.secretEnv" . | fromYamlArray) ($v.executor.env | default list) -}}
-{{- if $env }}{{ $_ := set $container "env" $env }}{{ end -}}
-{{- $mounts := concat (include "spark-client-app.scratch" (dict "ctx" . "part" "mounts") | fromYamlArray) (include "spark-client-app.secretFiles" (dict "ctx" . "part" "mounts") | fromYamlArray) ($v.executor.volumeMounts | default list) -}}
-{{- $volumes := concat (include "spark-client-app.scratch" (dict "ctx" . "part" "volumes") | fromYamlArray) (include "spark-client-app.secretFiles" (dict "ctx" . "part" "volumes") | fromYamlArray) ($v.executor.volumes | default list) -}}
-{{- if $v.hadoop.configMap -}}
-{{- $mounts = append $mounts (dict "name" "hadoop-conf" "mountPath" (include "spark-client-app.hadoopConfDir" .) "readOnly" true) -}}
-{{- $volumes = append $volumes (dict "name" "hadoop-conf" "configMap" (dict "name" $v.hadoop.configMap)) -}}
+{{- $extra := dict -}}
+{{- include "spark-client-app.podGroupAnnotations" (dict "ctx" . "into" $extra) -}}
+{{- $_ := merge $extra ($v.executor.annotations | default dict) -}}
+{{- $env := list (include "spark-client-app.hadoopEnv" .) (include "spark-client-app.secretEnv" .) -}}
+{{- with $v.executor.env }}{{ $env = append $env (toYaml .) }}{{ end -}}
+{{- $mounts := list (include "spark-client-app.scratch" (dict "ctx" . "part" "mounts")) (include "spark-client-app.secretFiles" (dict "ctx" . "part" "mounts")) -}}
+{{- with $v.executor.volumeMounts }}{{ $mounts = append $mounts (toYaml .) }}{{ end -}}
+{{- $volumes := list (include "spark-client-app.scratch" (dict "ctx" . "part" "volumes")) (include "spark-client-app.secretFiles" (dict "ctx" . "part" "volumes")) -}}
+{{- with $v.executor.volumes }}{{ $volumes = append $volumes (toYaml .) }}{{ end -}}
+{{- with $v.hadoop.configMap -}}
+{{- $mounts = append $mounts (printf "- name: hadoop-conf\n  mountPath: %s\n  readOnly: true" (include "spark-client-app.hadoopConfDir" $)) -}}
+{{- $volumes = append $volumes (printf "- name: hadoop-conf\n  configMap:\n    name: %s" .) -}}
 {{- end -}}
-{{- if $mounts }}{{ $_ := set $container "volumeMounts" $mounts }}{{ end -}}
-{{- $spec := dict "enableServiceLinks" false "restartPolicy" "Never" "containers" (list $container) -}}
-{{- $_ := set $spec "serviceAccountName" (include "spark-client-app.executorServiceAccountName" .) -}}
-{{- $_ := set $spec "automountServiceAccountToken" false -}}
-{{- with $v.executor.podSecurityContext }}{{ $_ := set $spec "securityContext" . }}{{ end -}}
-{{- with $v.priorityClassName }}{{ $_ := set $spec "priorityClassName" . }}{{ end -}}
-{{- with $v.scheduler.name }}{{ $_ := set $spec "schedulerName" . }}{{ end -}}
-{{- $aff := include "spark-client-app.affinity" (dict "role" "executor" "affinity" $v.executor.affinity "nodeAffinity" $v.executor.nodeAffinity) | fromYaml -}}
-{{- if $aff }}{{ $_ := set $spec "affinity" $aff }}{{ end -}}
-{{- with $v.executor.tolerations }}{{ $_ := set $spec "tolerations" . }}{{ end -}}
-{{- with $v.executor.nodeSelector }}{{ $_ := set $spec "nodeSelector" . }}{{ end -}}
-{{- $secrets := list -}}
-{{- range include "spark-client-app.pullSecretNames" . | fromYamlArray }}{{ $secrets = append $secrets (dict "name" .) }}{{ end -}}
-{{- if $secrets }}{{ $_ := set $spec "imagePullSecrets" $secrets }}{{ end -}}
-{{- if $volumes }}{{ $_ := set $spec "volumes" $volumes }}{{ end -}}
-{{- toYaml (dict "apiVersion" "v1" "kind" "Pod" "metadata" $meta "spec" $spec) -}}
+apiVersion: v1
+kind: Pod
+metadata:
+  labels:
+    {{- include "spark-client-app.printMap" $labels | nindent 4 }}
+  {{- with include "spark-client-app.annotations" (dict "ctx" . "extra" $extra) }}
+  annotations:
+    {{- . | nindent 4 }}
+  {{- end }}
+spec:
+  restartPolicy: Never
+  enableServiceLinks: false
+  serviceAccountName: {{ include "spark-client-app.executorServiceAccountName" . }}
+  automountServiceAccountToken: false
+  {{- with $v.priorityClassName }}
+  priorityClassName: {{ . }}
+  {{- end }}
+  {{- with $v.scheduler.name }}
+  schedulerName: {{ . }}
+  {{- end }}
+  {{- with $v.executor.podSecurityContext }}
+  securityContext:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with include "spark-client-app.affinity" (dict "role" "executor" "affinity" $v.executor.affinity "nodeAffinity" $v.executor.nodeAffinity) }}
+  affinity:
+    {{- . | nindent 4 }}
+  {{- end }}
+  {{- with $v.executor.tolerations }}
+  tolerations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with $v.executor.nodeSelector }}
+  nodeSelector:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  {{- with include "spark-client-app.pullSecretNames" . | fromYamlArray }}
+  imagePullSecrets:
+    {{- range . }}
+    - name: {{ . }}
+    {{- end }}
+  {{- end }}
+  containers:
+    - name: executor
+      {{- with $v.executor.securityContext }}
+      securityContext:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with compact $env }}
+      env:
+        {{- join "\n" . | nindent 8 }}
+      {{- end }}
+      {{- with compact $mounts }}
+      volumeMounts:
+        {{- join "\n" . | nindent 8 }}
+      {{- end }}
+  {{- with compact $volumes }}
+  volumes:
+    {{- join "\n" . | nindent 4 }}
+  {{- end }}
 {{- end -}}
 
 {{/*
@@ -454,16 +530,20 @@ Renders nothing; fails with a message that points to `secrets`.
 {{- range $i, $arg := .Values.app.arguments -}}
 {{- $checks = append $checks (dict "where" (printf "app.arguments[%d]" $i) "name" "" "value" (toString $arg)) -}}
 {{- end -}}
+{{- /* sprig compiles a regex on every call: `and` stops at the first false, and the value patterns
+  run only when the cheap valueHint matches, so a clean value costs two small compiles. */ -}}
 {{- range $checks -}}
 {{- $words := regexReplaceAll "([a-z0-9])([A-Z])" .name "${1}.${2}" | lower -}}
 {{- if and (regexMatch $c.key $words) (not (regexMatch $c.allowedKey $words)) (not (regexMatch $c.allowedValue .value)) -}}
 {{- fail (printf "%s looks like a credential, which would be stored in clear in a ConfigMap or pod spec and in the Helm release: %s" .where $fix) -}}
 {{- end -}}
+{{- if regexMatch $c.valueHint .value -}}
 {{- $value := .value -}}
 {{- $where := .where -}}
 {{- range $what, $pattern := $c.values -}}
 {{- if regexMatch $pattern $value -}}
 {{- fail (printf "%s holds what looks like %s, which would be stored in clear in a ConfigMap or pod spec and in the Helm release: %s" $where $what $fix) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
