@@ -71,14 +71,25 @@ def template_against_bare(repeat: int) -> list[Result]:
     ]
 
 
+#: Spawns the measured command and prints its ru_maxrss (KiB): run from a small interpreter, because
+#: a child's ru_maxrss also counts the memory of the process it was forked or vforked from.
+_RSS_PROBE = (
+    "import os, sys\n"
+    "devnull = os.open(os.devnull, os.O_WRONLY)\n"
+    "pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)\n"
+)
+
+
 def peak_rss_mib(argv: list[str]) -> float:
-    """Peak resident memory of one process (its own, from wait4), in MiB."""
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, env=ENV)
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited with {process.returncode}")
-    return usage.ru_maxrss / 1024
+    """Peak resident memory of one process (wait4's ru_maxrss), in MiB."""
+    probe = [sys.executable, "-c", _RSS_PROBE, *argv]
+    done = subprocess.run(probe, capture_output=True, text=True, check=True, env=ENV)
+    code, kib = done.stdout.split()
+    if code != "0":
+        raise RuntimeError(f"{' '.join(argv)} exited with {code}")
+    return int(kib) / 1024
 
 
 def memory(repeat: int) -> list[Result]:
