@@ -69,13 +69,12 @@ def render(
     """Compute the values and render the chart with them; the release name is the app-name."""
     validate_namespace(namespace)
     chosen = get_engine(engine) if isinstance(engine, str) else engine
-    chart_dir = chartfiles.resolve_chart_dir(inputs.chart)
     # For one render, Helm's own schema check (Go, on the chart the engine loads anyway) is cheaper
     # than importing and compiling jsonschema-rs (about 26 ms); render_many amortises the latter.
     schema_check = getattr(chosen, "schema_check", None)
     if schema_check is None:
-        app = values_mod.compute(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name)
-        return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace, prevalidated=True)
+        return _render_prevalidated(inputs, namespace, chosen)
+    chart_dir = chartfiles.resolve_chart_dir(inputs.chart)
     app = values_mod.compute(
         chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name, schema_ok=schema_check(chart_dir)
     )
