@@ -27,7 +27,7 @@ def _run(argv: list[str]) -> None:
 def heavy_imports_on_help() -> list[str]:
     """The heavy modules that `sparkhelm --help` imports (none is the budget)."""
     probe = (
-        "import sys\nfrom sparkhelm.cli import main\nsys.argv = ['sparkhelm', '--help']\n"
+        "import sys\nfrom sparkhelm.launch import main\nsys.argv = ['sparkhelm', '--help']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         f"print(','.join(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)\n"
     )

@@ -1,5 +1,5 @@
-"""`python -m sparkhelm` runs the CLI."""
+"""`python -m sparkhelm` runs the CLI, as the console script does."""
 
-from sparkhelm.cli import main
+from sparkhelm.launch import main
 
 main()

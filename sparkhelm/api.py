@@ -24,6 +24,7 @@ from sparkhelm.values import AppValues
 if TYPE_CHECKING:
     from sparkhelm.apps import AppStatus, AppSummary
     from sparkhelm.cluster import Cluster
+    from sparkhelm.explain import Explained
     from sparkhelm.follow import Outcome
     from sparkhelm.portforward import UiForwarder
 
@@ -63,22 +64,36 @@ def compute_values(inputs: Inputs) -> AppValues:
     return _compute(inputs)[1]
 
 
+def values(inputs: Inputs) -> AppValues:
+    """The computed values: what `sparkhelm values` prints, and what `helm install -f` needs."""
+    return compute_values(inputs)
+
+
+def explain(inputs: Inputs) -> list[Explained]:
+    """Every effective value with its source (chart default, file, flag, computed), in the chart's order."""
+    from sparkhelm.explain import explain as explain_values
+
+    chart_dir = chartfiles.resolve_chart_dir(inputs.chart)
+    return explain_values(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name)
+
+
 def render(
     inputs: Inputs, *, namespace: str = DEFAULT_NAMESPACE, engine: Engine | str = "auto"
 ) -> tuple[AppValues, Rendered]:
     """Compute the values and render the chart with them; the release name is the app-name."""
     validate_namespace(namespace)
     chosen = get_engine(engine) if isinstance(engine, str) else engine
-    # For one render, Helm's own schema check (Go, on the chart the engine loads anyway) is cheaper
-    # than importing and compiling jsonschema-rs (about 26 ms); render_many amortises the latter.
-    schema_check = getattr(chosen, "schema_check", None)
-    if schema_check is None:
-        return _render_prevalidated(inputs, namespace, chosen)
     chart_dir = chartfiles.resolve_chart_dir(inputs.chart)
+    # The chart refuses everything sparkhelm's checks refuse, so one render checks the values once,
+    # in Helm; ours run only to explain a refusal (about 15 ms saved on every `template`).
     app = values_mod.compute(
-        chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name, schema_ok=schema_check(chart_dir)
+        chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name, check=False
     )
-    return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace)
+    try:
+        return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace)
+    except UserError:
+        values_mod.explain_refusal(chart_dir, app.values)
+        raise
 
 
 def _render_prevalidated(inputs: Inputs, namespace: str, engine: Engine) -> tuple[AppValues, Rendered]:

@@ -45,16 +45,20 @@ class _OneLineErrors(TyperGroup):
         sys.exit(result if isinstance(result, int) else 0)
 
 
-app = typer.Typer(
-    cls=_OneLineErrors,
-    name="sparkhelm",
-    help="Run Apache Spark applications on Kubernetes in client mode, one Helm release each.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    # Plain help text: Typer's rich formatter costs about 70 ms of imports on every `--help`.
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+def _new_app() -> typer.Typer:
+    return typer.Typer(
+        cls=_OneLineErrors,
+        name="sparkhelm",
+        help="Run Apache Spark applications on Kubernetes in client mode, one Helm release each.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        # Plain help text: Typer's rich formatter costs about 70 ms of imports on every `--help`.
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+app = _new_app()
 
 ValuesOpt = Annotated[
     list[str] | None,
@@ -145,6 +149,57 @@ def values_command(
 
     computed = api.compute_values(_inputs(values, sets, set_strings, name, chart))
     sys.stdout.write(to_yaml(computed.values))
+
+
+@app.command()
+def init(
+    python: Annotated[bool, typer.Option("--python", help="A PySpark application (the default).")] = False,
+    scala: Annotated[bool, typer.Option("--scala", help="A JVM application with a main class.")] = False,
+    output_file: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.", metavar="FILE")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+    chart: ChartOpt = None,
+) -> None:
+    """Write a commented starter values file (the chart's own comments); it renders as it is."""
+    from pathlib import Path
+
+    from sparkhelm import chartfiles, starter
+    from sparkhelm.errors import UserError
+
+    if python and scala:
+        raise UserError("init: choose one of --python and --scala")
+    text = starter.starter(chartfiles.resolve_chart_dir(chart), "scala" if scala else "python")
+    if output_file is None:
+        sys.stdout.write(text)
+        return
+    starter.write(text, Path(output_file), force=force)
+    _note(f"wrote {output_file}; next: sparkhelm run -f {output_file} --dry-run")
+
+
+@app.command()
+def explain(
+    values: ValuesOpt = None,
+    sets: SetOpt = None,
+    set_strings: SetStringOpt = None,
+    name: NameOpt = None,
+    chart: ChartOpt = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="Output format: table, json or yaml.")] = "table",
+    changed: Annotated[bool, typer.Option("--changed", help="Only values that are not the chart's defaults.")] = False,
+) -> None:
+    """Every value the chart will see, with its source: chart default, file, flag, or computed."""
+    from sparkhelm import api
+    from sparkhelm.explain import CHART_DEFAULT, shown
+    from sparkhelm.output import check_format, structured, table
+
+    check_format(output)
+    rows = api.explain(_inputs(values, sets, set_strings, name, chart))
+    if changed:
+        rows = [row for row in rows if row.source != CHART_DEFAULT]
+    if output != "table":
+        sys.stdout.write(structured([row.to_dict() for row in rows], output))
+        return
+    sys.stdout.write(table(["key", "value", "source"], [[row.key, shown(row.value), row.source] for row in rows]))
 
 
 KubeconfigOpt = Annotated[
@@ -451,6 +506,27 @@ def version(chart: ChartOpt = None) -> None:
     typer.echo(f"embedded engine: helm-python-sdk {sdk}")
 
 
+def app_for(argv: list[str]) -> typer.Typer:
+    """The app to run for this command line: only the named command when there is one.
+
+    Typer turns every command's signature into click parameters on each start (about 15 ms for
+    the whole tree); one command is all a run needs. The root help, completion, typos and
+    `--version` get the whole app.
+    """
+    name = argv[0] if argv else None
+    chosen = [c for c in app.registered_commands if (c.name or _command_name(c)) == name]
+    if not chosen:
+        return app
+    single = _new_app()
+    single.registered_callback = app.registered_callback
+    single.registered_commands = chosen
+    return single
+
+
+def _command_name(command: Any) -> str:
+    return str(command.callback.__name__).lower().replace("_", "-")
+
+
 def main() -> None:
     """Console-script entry point."""
-    app()
+    app_for(sys.argv[1:])()

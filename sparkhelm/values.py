@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from sparkhelm import chartfiles, credentials, naming
+from sparkhelm import chartfiles, naming
 from sparkhelm.errors import UserError
 from sparkhelm.setparser import parse_set
 
@@ -264,18 +264,12 @@ def _is_missing(error: Any) -> bool:
     return bool(error.validator == "required" or (error.validator == "minLength" and error.instance == ""))
 
 
-#: A yes/no check of values against the chart's values.schema.json (the embedded engine offers Helm's own).
-SchemaCheck = Callable[[Values], bool]
-
-
-def validate(chart_dir: Path, effective: Values, *, schema_ok: SchemaCheck | None = None) -> None:
+def validate(chart_dir: Path, effective: Values) -> None:
     """Check the values the chart will see against its schema and its wiring keys; the first problem is raised.
 
-    `schema_ok` answers "valid?" (default: jsonschema-rs); only a "no" loads the Python jsonschema,
-    whose errors name the value.
+    jsonschema-rs answers "valid?"; only a "no" loads the Python jsonschema, whose errors name the value.
     """
-    valid = schema_ok(effective) if schema_ok is not None else _fast_validator(chart_dir).is_valid(effective)
-    if not valid:
+    if not _fast_validator(chart_dir).is_valid(effective):
         # The user's own wrong values first, then what is missing.
         errors = sorted(
             _validator(chart_dir).iter_errors(effective),
@@ -294,7 +288,18 @@ def validate(chart_dir: Path, effective: Values, *, schema_ok: SchemaCheck | Non
                 f"sparkConf.{key} ({value!r}) is set by the chart (client-mode wiring): "
                 f"remove it and set {wiring[key]} instead"
             )
+    from sparkhelm import credentials  # deferred: `template` leaves this check to the chart
+
     credentials.refuse(effective, chartfiles.credential_patterns(chart_dir))
+
+
+def explain_refusal(chart_dir: Path, computed: Values) -> None:
+    """After the chart refused `computed`: raise the named, actionable error for it, if sparkhelm finds one.
+
+    The chart checks everything `validate` checks (same schema, same wiring and credential files),
+    so a render that succeeds needs no check of ours; a refusal gets `validate`'s clearer message.
+    """
+    validate(chart_dir, coalesce(chartfiles.shared_default_values(chart_dir), computed))
 
 
 def compute(
@@ -304,15 +309,20 @@ def compute(
     set_strings: Sequence[str] = (),
     name: str | None = None,
     *,
-    schema_ok: SchemaCheck | None = None,
+    check: bool = True,
 ) -> AppValues:
-    """All the steps: the values of one application, valid, with its app-name."""
+    """All the steps: the values of one application, with its app-name, valid.
+
+    `check=False` leaves the checks to the chart, for a caller that renders right away and calls
+    `explain_refusal` if the render fails.
+    """
     user = user_values(values_files, sets, set_strings)
     defaults = chartfiles.shared_default_values(chart_dir)  # read-only: coalesce copies nothing
     effective = coalesce(defaults, user)
     app_name = choose_app_name(effective, name)
     computed = derive(user, effective, app_name)
-    validate(chart_dir, coalesce(defaults, computed), schema_ok=schema_ok)
+    if check:
+        validate(chart_dir, coalesce(defaults, computed))
     return AppValues(app_name=app_name, values=computed)
 
 

@@ -53,9 +53,10 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str | Path) -> Any:
-        from sparkhelm.cli import app
+        from sparkhelm.cli import app_for
 
-        return self.runner.invoke(app, [str(a) for a in args])
+        argv = [str(a) for a in args]
+        return self.runner.invoke(app_for(argv), argv)  # what the console script runs
 
 
 @pytest.fixture

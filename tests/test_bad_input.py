@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PI, write_values
+from sparkhelm import values as values_mod
+from sparkhelm.engine.embedded import EmbeddedEngine
+from sparkhelm.errors import UserError
+from tests.conftest import CHART, PI, write_values
 
 OK = ["--set", f"app.mainApplicationFile={PI}"]
 
@@ -209,6 +212,24 @@ def test_unknown_flag_is_one_line(cli) -> None:
 def test_reserved_key_message_says_what_to_set(cli) -> None:
     result = cli("values", *OK, "--set", "sparkConf.spark\\.executor\\.instances=9")
     assert_one_line_error(result, "set executor.instances instead")
+
+
+VALUE_CASES = [c for c in SET_CASES if {a for a in c[1] if a.startswith("--")} <= {"--set", "--set-string"}]
+
+
+@pytest.mark.parametrize(("case", "args", "needle"), VALUE_CASES, ids=[c[0] for c in VALUE_CASES])
+def test_the_chart_refuses_what_sparkhelm_refuses(case: str, args: list[str], needle: str) -> None:
+    """`template` skips sparkhelm's checks when Helm renders: that is safe only if the chart refuses them all."""
+    sets = [OK[1]] + [v for flag, v in zip(args[::2], args[1::2], strict=True) if flag == "--set"]
+    set_strings = [v for flag, v in zip(args[::2], args[1::2], strict=True) if flag == "--set-string"]
+    try:
+        app = values_mod.compute(CHART, [], sets, set_strings, check=False)
+    except UserError:
+        return  # refused while computing the values: the chart never sees them
+    with pytest.raises(UserError):
+        values_mod.explain_refusal(CHART, app.values)
+    with pytest.raises(UserError):
+        EmbeddedEngine().render(CHART, app.values, release=app.app_name, namespace="ns")
 
 
 def test_bad_input_count() -> None:

@@ -61,11 +61,35 @@ def test_help_lists_commands(cli) -> None:
         assert command in result.stdout
 
 
+def test_a_command_runs_alone_with_the_same_help_and_errors() -> None:
+    """`main` builds only the command on the command line; users must not see a difference."""
+    from typer.testing import CliRunner
+
+    from sparkhelm.cli import app, app_for
+
+    runner = CliRunner()
+    names = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands]
+    assert len(names) == 12
+    for name in names:
+        single = app_for([name, "--help"])
+        assert single is not app and [c.callback for c in single.registered_commands] == [
+            c.callback for c in app.registered_commands if (c.name or c.callback.__name__.replace("_", "-")) == name
+        ]
+        alone, whole = runner.invoke(single, [name, "--help"]), runner.invoke(app, [name, "--help"])
+        assert (alone.exit_code, alone.stdout) == (whole.exit_code, whole.stdout) and f"sparkhelm {name}" in alone.stdout
+        alone, whole = runner.invoke(single, [name, "--no-such-flag"]), runner.invoke(app, [name, "--no-such-flag"])
+        assert (alone.exit_code, alone.stderr) == (whole.exit_code, whole.stderr) == (2, alone.stderr)
+    for argv in ([], ["--help"], ["--version"], ["templat"], ["-n", "x", "template"]):
+        assert app_for(argv) is app
+    typo = CliRunner().invoke(app_for(["templat"]), ["templat"])
+    assert typo.exit_code == 2 and "templat" in typo.stderr
+
+
 def test_help_does_not_import_heavy_modules() -> None:
     code = (
         "import sys; sys.argv = ['sparkhelm', '--help']\n"
-        "from sparkhelm import cli\n"
-        "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+        "from sparkhelm import launch\n"
+        "try:\n    launch.main()\nexcept SystemExit:\n    pass\n"
         "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'pyhelm3', 'helm_python', 'jsonschema', 'yaml'})\n"
         "print('HEAVY=' + ','.join(heavy), file=sys.stderr)"
     )
@@ -80,3 +104,25 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     assert ok.returncode == 0 and "kind: Pod" in ok.stdout and ok.stderr == ""
     bad = subprocess.run([exe, "template", "-f", tmp_path / "missing.yaml"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stdout == "" and bad.stderr.count("\n") == 1
+
+
+def test_engine_load_starts_early_only_for_commands_that_render(monkeypatch) -> None:
+    from sparkhelm import launch
+
+    monkeypatch.delenv("SPARKHELM_ENGINE", raising=False)
+    monkeypatch.setattr(launch, "helm_binary", lambda: None)
+    assert launch.loads_embedded_engine(["template", "-f", "x.yaml"])
+    assert launch.loads_embedded_engine(["run", "--engine=embedded"])
+    for argv in ([], ["--help"], ["list"], ["values", "-f", "x"], ["template", "--help"], ["run", "-h"],
+                 ["template", "--engine", "helm"], ["templat"]):
+        assert not launch.loads_embedded_engine(argv), argv
+    monkeypatch.setattr(launch, "helm_binary", lambda: "/usr/bin/helm")
+    assert not launch.loads_embedded_engine(["template"])  # auto picks the binary
+    assert launch.loads_embedded_engine(["gc", "--engine", "embedded"])
+    monkeypatch.setenv("SPARKHELM_ENGINE", "embedded")
+    assert launch.loads_embedded_engine(["delete", "app"])
+
+
+def test_python_dash_m_and_the_console_script_run_the_same_cli() -> None:
+    result = subprocess.run([sys.executable, "-m", "sparkhelm", "template", "--no-such-flag"], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stderr.startswith("sparkhelm: error:") and "--no-such-flag" in result.stderr

@@ -6,13 +6,12 @@ through pyhelm3. Each is imported only when chosen, so that commands that do not
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sparkhelm.errors import UserError
+from sparkhelm.helmpath import helm_binary
 
 if TYPE_CHECKING:
     from sparkhelm.target import KubeTarget
@@ -52,11 +51,6 @@ class Engine(Protocol):
     def uninstall(self, release: str, *, namespace: str, kube: KubeTarget, wait: bool = False) -> bool:
         """Uninstall a release; False when there was none. `wait`: until its objects are gone."""
         ...
-
-
-def helm_binary() -> str | None:
-    """The `helm` executable on PATH (or $SPARKHELM_HELM), if any."""
-    return shutil.which(os.environ.get("SPARKHELM_HELM", "helm"))
 
 
 def get_engine(choice: str = "auto") -> Engine:

@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,19 +98,6 @@ class EmbeddedEngine:
     """Renders with helm-python-sdk (Helm v4 semantics)."""
 
     name = "embedded"
-
-    def schema_check(self, chart_dir: Path) -> Callable[[dict[str, Any]], bool]:
-        """Helm's own values.schema.json check, in Go on the loaded chart: valid or not."""
-        chart = _load(chart_dir)
-
-        def valid(values: dict[str, Any]) -> bool:
-            try:
-                chart.validate_schema(values)
-            except helm_errors.HelmValuesError:
-                return False
-            return True
-
-        return valid
 
     def render(
         self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str, prevalidated: bool = False

@@ -1,0 +1,137 @@
+"""`sparkhelm explain`: every value the chart will see, and where it came from.
+
+The sources are Helm's layers in Helm's order (chart default, each `-f` file, each `--set`, each
+`--set-string`), then `--name` and what sparkhelm computes. A value belongs to the last layer that
+sets it, unless sparkhelm changed it afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sparkhelm import chartfiles, valuedocs
+from sparkhelm import values as values_mod
+from sparkhelm.setparser import parse_set
+
+CHART_DEFAULT = "chart default"
+COMPUTED = "computed by sparkhelm"
+_MISSING = object()
+
+#: Why sparkhelm computes a value, by key (DESIGN.md: the CLI only computes values).
+REASONS = {
+    "nameOverride": "generated app name",
+    "ui.ingress.path": "UI path from the app name",
+    "driver.affinity": "from driver.nodeAffinity.values",
+    "executor.affinity": "from executor.nodeAffinity.values",
+    "driver.nodeAffinity.values": "folded into driver.affinity",
+    "executor.nodeAffinity.values": "folded into executor.affinity",
+}
+
+
+@dataclass(frozen=True)
+class Explained:
+    """One effective value: dotted key, value, source, and the chart's description of the key."""
+
+    key: str
+    value: Any
+    source: str
+    description: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """For JSON and YAML output."""
+        return {"key": self.key, "value": self.value, "source": self.source, "description": self.description}
+
+
+def _leaves(node: Any, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """(path, value) of every leaf: scalars, lists (Helm replaces them whole) and empty maps."""
+    if isinstance(node, dict) and node:
+        for key, value in node.items():
+            yield from _leaves(value, (*prefix, str(key)))
+    else:
+        yield prefix, node
+
+
+def _at(node: Any, path: tuple[str, ...]) -> Any:
+    for step in path:
+        if not isinstance(node, dict) or step not in node:
+            return _MISSING
+        node = node[step]
+    return node
+
+
+def layers(
+    values_files: Sequence[str | Path], sets: Sequence[str], set_strings: Sequence[str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """The user's layers, each alone, named as the user wrote them, in Helm's order."""
+    named: list[tuple[str, dict[str, Any]]] = []
+    for path in values_files:
+        named.append((f"file {path}", values_mod.load_values_file(path)))
+    for expression in sets:
+        target: dict[str, Any] = {}
+        parse_set(expression, target)
+        named.append((f"--set {expression}", target))
+    for expression in set_strings:
+        target = {}
+        parse_set(expression, target, as_string=True, flag="--set-string")
+        named.append((f"--set-string {expression}", target))
+    return named
+
+
+def _computed(key: str) -> str:
+    reason = next((why for prefix, why in REASONS.items() if key == prefix or key.startswith(prefix + ".")), "derived")
+    return f"{COMPUTED} ({reason})"
+
+
+def source_of(
+    path: tuple[str, ...],
+    value: Any,
+    defaults: dict[str, Any],
+    user_layers: list[tuple[str, dict[str, Any]]],
+    name_flag: str | None,
+) -> str:
+    """Where the effective `value` at `path` came from."""
+    key = ".".join(path)
+    if key == "nameOverride" and name_flag is not None:
+        return "--name"
+    for label, layer in reversed(user_layers):
+        given = _at(layer, path)
+        if given is not _MISSING:
+            return label if given == value else _computed(key)
+    if _at(defaults, path) == value:
+        return CHART_DEFAULT
+    return _computed(key)
+
+
+def explain(
+    chart_dir: Path,
+    values_files: Sequence[str | Path] = (),
+    sets: Sequence[str] = (),
+    set_strings: Sequence[str] = (),
+    name: str | None = None,
+) -> list[Explained]:
+    """Every effective value of one application (validated), in the chart's key order."""
+    app = values_mod.compute(chart_dir, values_files, sets, set_strings, name)
+    defaults = chartfiles.shared_default_values(chart_dir)
+    effective = values_mod.coalesce(defaults, app.values)
+    user_layers = layers(values_files, sets, set_strings)
+    index = valuedocs.by_key(valuedocs.chart_docs(chart_dir))
+    return [
+        Explained(
+            key=".".join(path),
+            value=value,
+            source=source_of(path, value, defaults, user_layers, name),
+            description=valuedocs.describe(".".join(path), index),
+        )
+        for path, value in _leaves(effective)
+    ]
+
+
+def shown(value: Any) -> str:
+    """A value on one line of the table: strings as they are (empty as ""), the rest as JSON."""
+    if isinstance(value, str):
+        return value if value else '""'
+    return json.dumps(value, separators=(",", ":"))
