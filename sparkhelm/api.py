@@ -1,7 +1,14 @@
-"""What the CLI does, as plain functions (usable from Python, testable without Typer).
+"""sparkhelm as a Python library: what the CLI does, as plain typed functions (docs/python-api.md).
 
 The rule of the architecture holds here: values are computed, the chart renders them, and the
 rendered text is returned untouched.
+
+Main entry points: `values`, `explain`, `render` (and `render_many`), `dry_run`, `run` (or
+`submit` then `follow`), `status`, `list_apps`, `logs`, `delete`, `gc`. Every error they raise
+on purpose is a `sparkhelm.errors.SparkhelmError` whose `exit_code` is the CLI's:
+`UserError` (2: bad input, raised before anything reaches a cluster; `NameInUseError` is one),
+and `EngineError` (1: Helm or the cluster failed; `NotFoundError`, `ForbiddenError`,
+`WaitTimeoutError` and `DriverGoneError` are ones).
 """
 
 from __future__ import annotations
@@ -228,6 +235,53 @@ def follow(
     cluster = _cluster(kube or KubeTarget(namespace=submission.namespace))
     follower = Follower(cluster, submission.app_name, submission.namespace, timeout=timeout, echo=echo, notice=notice)
     return follower.run(logs=logs)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What `run` did: the submission, and with `wait` how the driver ended and what was kept or removed."""
+
+    submission: Submission
+    outcome: Outcome | None = None
+    archived: list[Path] = field(default_factory=list)
+    deleted: bool = False
+
+    @property
+    def succeeded(self) -> bool | None:
+        """True or False once the driver ended (`wait`); None when `run` did not wait."""
+        return None if self.outcome is None else self.outcome.succeeded
+
+
+def run(
+    inputs: Inputs,
+    *,
+    kube: KubeTarget | None = None,
+    engine: Engine | str = "auto",
+    wait: bool = False,
+    logs: bool = False,
+    timeout: float | None = None,
+    cleanup: bool = False,
+    archive_logs: str | Path | None = None,
+    echo: Callable[[str], None] = print,
+    notice: Callable[[str], None] = print,
+) -> RunResult:
+    """`sparkhelm run` as a function: submit; with `wait` (implied by the other options) follow to the end.
+
+    `logs` sends the driver log to `echo` line by line; progress lines go to `notice`. A driver
+    that fails is a result (`succeeded` is False), not an exception; `WaitTimeoutError` says the
+    wait ran out while the app keeps running. With `cleanup` the app is uninstalled after it ends,
+    once its log is archived when `archive_logs` names a directory.
+    """
+    kube = kube or KubeTarget()
+    submission = submit(inputs, kube=kube, engine=engine)
+    if not (wait or logs or cleanup or archive_logs is not None):
+        return RunResult(submission)
+    followed = KubeTarget(kube.kubeconfig, kube.context, submission.namespace)
+    outcome = follow(submission, kube=followed, logs=logs, timeout=timeout, echo=echo, notice=notice)
+    archived = archive(outcome, archive_logs, kube=followed) if archive_logs is not None else []
+    if cleanup:
+        uninstall_after_run(submission, kube=followed, engine=engine)
+    return RunResult(submission, outcome, archived, deleted=cleanup)
 
 
 def archive(outcome: Outcome, directory: str | Path, *, kube: KubeTarget | None = None) -> list[Path]:

@@ -285,8 +285,14 @@ def run(
     typer.echo(f"logs:       {submission.logs_command}")
     if not following:
         return
+    from sparkhelm.progress import Waiting
+
     try:
-        outcome = api.follow(submission, kube=kube, logs=logs, timeout=seconds, echo=typer.echo, notice=_note)
+        # The driver log goes to stdout with --logs, so the spinner (stderr, terminals only) waits without it.
+        with Waiting(f"waiting for {submission.app_name}", spinner=not logs) as waiting:
+            outcome = api.follow(
+                submission, kube=kube, logs=logs, timeout=seconds, echo=typer.echo, notice=waiting.notice
+            )
     except KeyboardInterrupt:
         _note(
             f"sparkhelm: stopped following {submission.app_name}; it keeps running. "

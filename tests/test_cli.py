@@ -126,3 +126,20 @@ def test_engine_load_starts_early_only_for_commands_that_render(monkeypatch) -> 
 def test_python_dash_m_and_the_console_script_run_the_same_cli() -> None:
     result = subprocess.run([sys.executable, "-m", "sparkhelm", "template", "--no-such-flag"], capture_output=True, text=True)
     assert result.returncode == 2 and result.stderr.startswith("sparkhelm: error:") and "--no-such-flag" in result.stderr
+
+
+def test_shell_completion_through_the_console_script() -> None:
+    """Typer's completion protocol, as the script `--install-completion` writes calls it."""
+    exe = str(Path(sys.executable).parent / "sparkhelm")
+
+    def complete(words: str, cword: int) -> list[str]:
+        env = {**os.environ, "_SPARKHELM_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
+        done = subprocess.run([exe], env=env, capture_output=True, text=True, check=True)
+        return done.stdout.split()
+
+    assert complete("sparkhelm tem", 1) == ["template"]
+    assert complete("sparkhelm ex", 1) == ["explain"]
+    assert complete("sparkhelm template --na", 2) == ["--name", "--namespace"]
+    script = subprocess.run([exe, "--show-completion", "bash"], capture_output=True, text=True,
+                            env={**os.environ, "SHELL": "/bin/bash"})
+    assert script.returncode == 0 and "_SPARKHELM_COMPLETE=complete_bash" in script.stdout
