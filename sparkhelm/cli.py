@@ -85,6 +85,7 @@ EngineOpt = Annotated[
         help="Helm engine: auto (helm binary if on PATH, else embedded), embedded or helm.",
     ),
 ]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output format: table, json or yaml.")]
 ChartOpt = Annotated[
     str | None,
     typer.Option("--chart", envvar="SPARKHELM_CHART", help="Chart directory. Default: the bundled chart."),
@@ -184,7 +185,7 @@ def explain(
     set_strings: SetStringOpt = None,
     name: NameOpt = None,
     chart: ChartOpt = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="Output format: table, json or yaml.")] = "table",
+    output: OutputOpt = "table",
     changed: Annotated[bool, typer.Option("--changed", help="Only values that are not the chart's defaults.")] = False,
 ) -> None:
     """Every value the chart will see, with its source: chart default, file, flag, or computed."""
@@ -209,7 +210,6 @@ ContextOpt = Annotated[str | None, typer.Option("--kube-context", help="Kubeconf
 ClusterNamespaceOpt = Annotated[
     str | None, typer.Option("--namespace", "-n", help="Namespace. Default: the context's, else default.")
 ]
-OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output format: table, json or yaml.")]
 AllNamespacesOpt = Annotated[bool, typer.Option("--all-namespaces", "-A", help="Every namespace.")]
 
 
