@@ -18,7 +18,7 @@ from benchmarks import batch, bench_cluster, processes, report
 SIZES = {
     # name: (full, quick)
     "help": (21, 3),
-    "template": (11, 2),
+    "template": (21, 2),
     "batch_apps": (1000, 20),
     "batch_repeat": (3, 1),
     "cluster_apps": (1000, 50),

@@ -10,11 +10,13 @@ names the file, flag or key. Nothing here imports the Helm engine or the Kuberne
 from __future__ import annotations
 
 import copy
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import yaml
@@ -61,8 +63,42 @@ def _read_text(path: str | Path) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
+#: Parsed values files, by (path, size, mtime, inode): a batch of apps that share files parses each
+#: file once (YAML parsing was the largest Python cost of `render_many`). Bounded; never stdin.
+_PARSED: dict[tuple[str, int, int, int], Values] = {}
+_PARSED_LIMIT = 256
+
+
+def _file_key(path: str | Path) -> tuple[str, int, int, int] | None:
+    if str(path) == "-":
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None  # the read below reports it
+    if not S_ISREG(stat.st_mode):
+        return None
+    return os.path.abspath(path), stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
 def load_values_file(path: str | Path) -> Values:
-    """One `-f` file (`-` is standard input) as a mapping; an empty file is an empty mapping."""
+    """One `-f` file (`-` is standard input) as a mapping; an empty file is an empty mapping.
+
+    The mapping may be shared with other calls for the same unchanged file: read it, never change
+    it (`merge` copies what it takes).
+    """
+    key = _file_key(path)
+    if key is not None and key in _PARSED:
+        return _PARSED[key]
+    data = _parse_values_file(path)
+    if key is not None:
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[key] = data
+    return data
+
+
+def _parse_values_file(path: str | Path) -> Values:
     try:
         text = _read_text(path)
     except FileNotFoundError:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import PI, ROOT, VALUES_DIR
@@ -110,17 +111,28 @@ def test_engine_load_starts_early_only_for_commands_that_render(monkeypatch) -> 
     from sparkhelm import launch
 
     monkeypatch.delenv("SPARKHELM_ENGINE", raising=False)
-    monkeypatch.setattr(launch, "helm_binary", lambda: None)
-    assert launch.loads_embedded_engine(["template", "-f", "x.yaml"])
-    assert launch.loads_embedded_engine(["run", "--engine=embedded"])
+    assert launch.engine_to_preload(["template", "-f", "x.yaml"]) == "auto"
+    assert launch.engine_to_preload(["run", "--engine=embedded"]) == "embedded"
     for argv in ([], ["--help"], ["list"], ["values", "-f", "x"], ["template", "--help"], ["run", "-h"],
                  ["template", "--engine", "helm"], ["templat"]):
-        assert not launch.loads_embedded_engine(argv), argv
-    monkeypatch.setattr(launch, "helm_binary", lambda: "/usr/bin/helm")
-    assert not launch.loads_embedded_engine(["template"])  # auto picks the binary
-    assert launch.loads_embedded_engine(["gc", "--engine", "embedded"])
+        assert launch.engine_to_preload(argv) is None, argv
     monkeypatch.setenv("SPARKHELM_ENGINE", "embedded")
-    assert launch.loads_embedded_engine(["delete", "app"])
+    assert launch.engine_to_preload(["delete", "app"]) == "embedded"
+
+
+@pytest.mark.parametrize(("choice", "helm_on_path", "loaded"), [
+    ("auto", False, True), ("auto", True, False), ("embedded", True, True),
+])
+def test_the_early_load_leaves_a_helm_binary_to_auto(tmp_path: Path, choice: str, helm_on_path: bool,
+                                                      loaded: bool) -> None:
+    if helm_on_path:
+        fake = tmp_path / "helm"
+        fake.write_text("#!/bin/sh\nexit 0\n")
+        fake.chmod(0o755)
+    code = f"import sys; from sparkhelm import launch; launch._preload({choice!r}); print('helm_python' in sys.modules)"
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == str(loaded)
 
 
 def test_python_dash_m_and_the_console_script_run_the_same_cli() -> None:

@@ -65,3 +65,16 @@ def test_user_values_are_not_mutated(tmp_path: Path) -> None:
 def test_wiring_key_error_names_replacement() -> None:
     with pytest.raises(UserError, match="remove it and set driver.blockManagerPort instead"):
         values_mod.compute(CHART, [], [f"app.mainApplicationFile={PI}", "sparkConf.spark\\.driver\\.blockManager\\.port=1"], name="x")
+
+
+def test_a_values_file_is_parsed_once_while_unchanged(tmp_path) -> None:
+    """render_many of a fleet sharing files parses each file once; a changed file is read again."""
+    path = tmp_path / "shared.yaml"
+    path.write_text(f"app:\n  mainApplicationFile: {PI}\nexecutor:\n  instances: 3\n")
+    first = values_mod.compute(CHART, [path], ["executor.cores=2"], name="one").values
+    assert values_mod.load_values_file(path) is values_mod.load_values_file(path)
+    second = values_mod.compute(CHART, [path], name="two").values
+    assert first["executor"] == {"instances": 3, "cores": 2} and second["executor"] == {"instances": 3}
+    assert values_mod.load_values_file(path) == {"app": {"mainApplicationFile": PI}, "executor": {"instances": 3}}
+    path.write_text(f"app:\n  mainApplicationFile: {PI}\nexecutor:\n  instances: 12\n")
+    assert values_mod.compute(CHART, [path], name="three").values["executor"] == {"instances": 12}

@@ -10,13 +10,14 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import helm_python
-from helm_python import errors as helm_errors
-
 from sparkhelm.engine import Rendered
 from sparkhelm.engine.failures import ReleaseNotFoundError, classify
 from sparkhelm.engine.manifests import format_manifest
 from sparkhelm.errors import EngineError, UserError
+from sparkhelm.goruntime import import_helm_sdk
+
+helm_python = import_helm_sdk()  # not `import helm_python`: Go reads GOGC when the SDK loads
+helm_errors = helm_python.errors
 
 if TYPE_CHECKING:
     from sparkhelm.target import KubeTarget

@@ -30,8 +30,8 @@ def _split(text: str) -> list[str]:
     documents = []
     for chunk in _SEPARATOR.split(text):
         body = chunk.strip("\n")
-        meaningful = [line for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-        if meaningful:
+        # any(): stops at the first real line (a document is hundreds of lines; this runs per render)
+        if any(line.strip() and not line.lstrip().startswith("#") for line in body.splitlines()):
             documents.append(body.strip())
     return documents
 
