@@ -14,12 +14,12 @@ import typer
 from typer._click.exceptions import UsageError  # Typer >= 0.29 vendors click as typer._click
 from typer.core import TyperGroup
 
-from sparkhelm import __version__
-from sparkhelm.errors import SparkhelmError
+from sparkhelm import __version__, flags
+from sparkhelm.errors import PREFIX, SparkhelmError, one_line
 
 
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"sparkhelm: error: {message}", err=True)
+    typer.echo(f"{PREFIX}{message}", err=True)
     sys.exit(code)
 
 
@@ -37,11 +37,11 @@ class _OneLineErrors(TyperGroup):
         except typer.Abort:
             _fail("aborted", 130)
         except SparkhelmError as exc:
-            _fail(str(exc), exc.exit_code)
+            _fail(*one_line(exc))
         except Exception as exc:  # a bug, not the user's doing: one line unless asked for the traceback
             if os.environ.get("SPARKHELM_DEBUG"):
                 raise
-            _fail(f"internal error: {type(exc).__name__}: {exc} (set SPARKHELM_DEBUG=1 for the traceback)", 1)
+            _fail(*one_line(exc))
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -60,36 +60,19 @@ def _new_app() -> typer.Typer:
 
 app = _new_app()
 
-ValuesOpt = Annotated[
-    list[str] | None,
-    typer.Option("--values", "-f", help="Values file (repeatable; later files win).", metavar="FILE"),
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", help="Set a value, Helm syntax: a.b=c, list={x,y} (repeatable).", metavar="K=V"),
-]
-SetStringOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set-string", help="Like --set, but every value stays a string.", metavar="K=V"),
-]
-NameOpt = Annotated[
-    str | None,
-    typer.Option("--name", help="Exact app name (DNS-1035, <= 47 chars). Default: unique generated name."),
-]
-NamespaceOpt = Annotated[str, typer.Option("--namespace", "-n", help="Kubernetes namespace.")]
-EngineOpt = Annotated[
-    str,
-    typer.Option(
-        "--engine",
-        envvar="SPARKHELM_ENGINE",
-        help="Helm engine: auto (helm binary if on PATH, else embedded), embedded or helm.",
-    ),
-]
+
+def _option(flag: flags.Flag) -> Any:
+    return typer.Option(*flag.names, help=flag.help, metavar=flag.metavar, envvar=flag.envvar)
+
+
+ValuesOpt = Annotated[list[str] | None, _option(flags.VALUES)]
+SetOpt = Annotated[list[str] | None, _option(flags.SET)]
+SetStringOpt = Annotated[list[str] | None, _option(flags.SET_STRING)]
+NameOpt = Annotated[str | None, _option(flags.NAME)]
+NamespaceOpt = Annotated[str, _option(flags.NAMESPACE)]
+EngineOpt = Annotated[str, _option(flags.ENGINE)]
+ChartOpt = Annotated[str | None, _option(flags.CHART)]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output format: table, json or yaml.")]
-ChartOpt = Annotated[
-    str | None,
-    typer.Option("--chart", envvar="SPARKHELM_CHART", help="Chart directory. Default: the bundled chart."),
-]
 
 
 def _inputs(
@@ -130,10 +113,9 @@ def template(
     chart: ChartOpt = None,
 ) -> None:
     """Print the application's Kubernetes objects as multi-document YAML."""
-    from sparkhelm import api
+    from sparkhelm.fastpath import print_template
 
-    _, rendered = api.render(_inputs(values, sets, set_strings, name, chart), namespace=namespace, engine=engine)
-    sys.stdout.write(rendered.manifest)
+    print_template(values, sets, set_strings, name, namespace, engine, chart)
 
 
 @app.command("values")

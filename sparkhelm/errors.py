@@ -19,3 +19,15 @@ class EngineError(SparkhelmError):
     """The Helm engine failed for a reason that is not the user's input: exit code 1."""
 
     exit_code = 1
+
+
+PREFIX = "sparkhelm: error: "
+
+
+def one_line(error: BaseException) -> tuple[str, int]:
+    """The CLI's report of an error that reached it: the stderr line after PREFIX, and the exit code."""
+    if isinstance(error, SparkhelmError):
+        return str(error), error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return "aborted", 130
+    return f"internal error: {type(error).__name__}: {error} (set SPARKHELM_DEBUG=1 for the traceback)", 1

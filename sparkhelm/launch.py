@@ -53,6 +53,12 @@ def main() -> None:
     if choice is not None:
         # Not a daemon: the interpreter waits for the load before it exits, never tears it down midway.
         threading.Thread(target=_preload, args=(choice,), name="sparkhelm-engine-load").start()
+    if sys.argv[1:2] == ["template"]:
+        from sparkhelm.fastpath import template
+
+        code = template(sys.argv[2:])
+        if code is not None:
+            sys.exit(code)
     from sparkhelm.cli import main as cli_main
 
     cli_main()
