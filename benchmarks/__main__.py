@@ -20,7 +20,7 @@ SIZES = {
     "help": (21, 3),
     "template": (21, 2),
     "batch_apps": (1000, 20),
-    "batch_repeat": (3, 1),
+    "batch_repeat": (5, 1),
     "cluster_apps": (1000, 50),
     "cluster_repeat": (5, 1),
     "memory": (3, 1),
