@@ -264,23 +264,27 @@ def run(
     archive_logs: str | Path | None = None,
     echo: Callable[[str], None] = print,
     notice: Callable[[str], None] = print,
+    submitted: Callable[[Submission], None] | None = None,
 ) -> RunResult:
     """`sparkhelm run` as a function: submit; with `wait` (implied by the other options) follow to the end.
 
-    `logs` sends the driver log to `echo` line by line; progress lines go to `notice`. A driver
-    that fails is a result (`succeeded` is False), not an exception; `WaitTimeoutError` says the
-    wait ran out while the app keeps running. With `cleanup` the app is uninstalled after it ends,
-    once its log is archived when `archive_logs` names a directory.
+    `logs` sends the driver log to `echo` line by line; progress lines go to `notice`;
+    `submitted` is called with the submission before any waiting. A driver that fails is a result
+    (`succeeded` is False), not an exception; `WaitTimeoutError` says the wait ran out while the
+    app keeps running. With `cleanup` the app is uninstalled after it ends, once its log is
+    archived when `archive_logs` names a directory.
     """
     kube = kube or KubeTarget()
     submission = submit(inputs, kube=kube, engine=engine)
+    if submitted is not None:
+        submitted(submission)
     if not (wait or logs or cleanup or archive_logs is not None):
         return RunResult(submission)
     followed = KubeTarget(kube.kubeconfig, kube.context, submission.namespace)
     outcome = follow(submission, kube=followed, logs=logs, timeout=timeout, echo=echo, notice=notice)
     archived = archive(outcome, archive_logs, kube=followed) if archive_logs is not None else []
     if cleanup:
-        uninstall_after_run(submission, kube=followed, engine=engine)
+        delete([submission.app_name], kube=followed, engine=engine)
     return RunResult(submission, outcome, archived, deleted=cleanup)
 
 
@@ -428,16 +432,6 @@ def gc(
         selected = get_engine(engine) if isinstance(engine, str) else engine
         _uninstall_many(selected, [(app.name, app.namespace) for app in chosen], kube, False)
     return chosen
-
-
-def uninstall_after_run(
-    submission: Submission, *, kube: KubeTarget | None = None, engine: Engine | str = "auto"
-) -> bool:
-    """`run --cleanup`: remove the app once it has ended."""
-    kube = kube or KubeTarget()
-    return delete(
-        [submission.app_name], kube=KubeTarget(kube.kubeconfig, kube.context, submission.namespace), engine=engine
-    )[0][1]
 
 
 def open_ui(app_name: str, *, kube: KubeTarget | None = None, local_port: int = 4040) -> UiForwarder:

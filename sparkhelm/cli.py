@@ -245,47 +245,62 @@ def run(
             raise UserError(
                 "run: --wait, --logs, --timeout, --cleanup and --archive-logs need a cluster; drop --dry-run"
             )
-        result = api.dry_run(inputs, namespace=namespace or api.DEFAULT_NAMESPACE, engine=engine)
-        typer.echo(f"app: {result.app_name}")
-        typer.echo(f"namespace: {result.namespace}")
-        typer.echo(f"engine: {result.engine}")
+        planned = api.dry_run(inputs, namespace=namespace or api.DEFAULT_NAMESPACE, engine=engine)
+        typer.echo(f"app: {planned.app_name}")
+        typer.echo(f"namespace: {planned.namespace}")
+        typer.echo(f"engine: {planned.engine}")
         typer.echo("would install:")
-        for kind, object_name in result.objects:
+        for kind, object_name in planned.objects:
             typer.echo(f"  {kind}/{object_name}")
         typer.echo("dry run: nothing was sent to a cluster")
         return
     if timeout is not None and not following:
         raise UserError("--timeout limits --wait: add --wait (or --logs / --cleanup)")
-    kube = _kube(kubeconfig, kube_context, namespace)
-    submission = api.submit(inputs, kube=kube, engine=engine)
-    for warning in submission.warnings:
-        _note(f"sparkhelm: warning: {warning}")
-    typer.echo(f"app:        {submission.app_name}")
-    typer.echo(f"namespace:  {submission.namespace}")
-    typer.echo(f"driver pod: {submission.driver_pod}")
-    typer.echo(f"ui:         {submission.ui_url or submission.ui_command}")
-    typer.echo(f"logs:       {submission.logs_command}")
-    if not following:
-        return
     from sparkhelm.progress import Waiting
+
+    shown: list[api.Submission] = []
+
+    def show(submission: api.Submission) -> None:
+        shown.append(submission)
+        for warning in submission.warnings:
+            _note(f"sparkhelm: warning: {warning}")
+        typer.echo(f"app:        {submission.app_name}")
+        typer.echo(f"namespace:  {submission.namespace}")
+        typer.echo(f"driver pod: {submission.driver_pod}")
+        typer.echo(f"ui:         {submission.ui_url or submission.ui_command}")
+        typer.echo(f"logs:       {submission.logs_command}")
+        waiting.what = f"waiting for {submission.app_name}"
 
     try:
         # The driver log goes to stdout with --logs, so the spinner (stderr, terminals only) waits without it.
-        with Waiting(f"waiting for {submission.app_name}", spinner=not logs) as waiting:
-            outcome = api.follow(
-                submission, kube=kube, logs=logs, timeout=seconds, echo=typer.echo, notice=waiting.notice
+        with Waiting("waiting", spinner=not logs) as waiting:
+            result = api.run(
+                inputs,
+                kube=_kube(kubeconfig, kube_context, namespace),
+                engine=engine,
+                wait=wait,
+                logs=logs,
+                timeout=seconds,
+                cleanup=cleanup,
+                archive_logs=archive_logs,
+                echo=typer.echo,
+                notice=waiting.notice,
+                submitted=show,
             )
     except KeyboardInterrupt:
+        if not shown:
+            raise
         _note(
-            f"sparkhelm: stopped following {submission.app_name}; it keeps running. "
-            f"Delete it with: sparkhelm delete {submission.app_name} -n {submission.namespace}"
+            f"sparkhelm: stopped following {shown[0].app_name}; it keeps running. "
+            f"Delete it with: sparkhelm delete {shown[0].app_name} -n {shown[0].namespace}"
         )
         sys.exit(130)
-    if archive_logs is not None:
-        for path in api.archive(outcome, archive_logs, kube=kube):
-            _note(f"archived {path}")
-    if cleanup:
-        api.uninstall_after_run(submission, kube=kube, engine=engine)
+    submission, outcome = result.submission, result.outcome
+    if outcome is None:
+        return
+    for path in result.archived:
+        _note(f"archived {path}")
+    if result.deleted:
         _note(f"deleted {submission.app_name}")
     app_state = outcome.app
     if outcome.succeeded:

@@ -37,7 +37,10 @@ class _Live:
 
 
 class Waiting:
-    """Progress of one wait: `notice(line)` prints a progress line; the spinner shows the latest one."""
+    """Progress of one wait: `notice(line)` prints a progress line; the spinner shows the latest one.
+
+    `what` names what is waited for in the spinner; it may be set once known.
+    """
 
     def __init__(
         self,
@@ -57,19 +60,22 @@ class Waiting:
         self._latest = "waiting"
 
     def __enter__(self) -> Waiting:
-        if self.spinner and spinner_wanted(self.stream, self.environ):
-            from rich.console import Console
-
-            self._console = Console(
-                file=self.stream,
-                force_terminal=True,
-                no_color=not colour_wanted(self.stream, self.environ),
-                highlight=False,
-                soft_wrap=True,
-            )
-            self._status = self._console.status(_Live(self), spinner="dots")
-            self._status.start()
         return self
+
+    def _start_spinner(self) -> None:
+        """Draw the spinner from the first progress line on: what comes before it prints undisturbed."""
+        from rich.console import Console
+
+        self._console = Console(
+            file=self.stream,
+            force_terminal=True,
+            no_color=not colour_wanted(self.stream, self.environ),
+            highlight=False,
+            soft_wrap=True,
+        )
+        self._started = time.monotonic()
+        self._status = self._console.status(_Live(self), spinner="dots")
+        self._status.start()
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
@@ -85,6 +91,8 @@ class Waiting:
     def notice(self, line: str) -> None:
         """A progress line: printed above the spinner (or plainly), and shown in the spinner."""
         self._latest = line
+        if self._console is None and self.spinner and spinner_wanted(self.stream, self.environ):
+            self._start_spinner()
         if self._console is None:
             print(line, file=self.stream, flush=True)
             return

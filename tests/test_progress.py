@@ -60,3 +60,15 @@ def test_cli_output_has_no_escape_codes_when_not_a_terminal(cluster, cli) -> Non
     assert result.exit_code == 0, result.stderr
     assert "\x1b[" not in result.stdout + result.stderr
     assert "driver plain-1-driver: Succeeded" in result.stderr
+
+
+def test_the_spinner_starts_with_the_first_progress_line() -> None:
+    """`run` prints its submission lines on stdout first; no spinner may draw over them."""
+    stream = Terminal()
+    with Waiting("waiting", stream=stream, environ={"TERM": "xterm"}) as waiting:
+        time.sleep(0.2)
+        assert stream.getvalue() == ""
+        waiting.what = "waiting for pi-2"
+        waiting.notice("driver pi-2-driver: Pending")
+        time.sleep(0.2)
+    assert "waiting for pi-2: driver pi-2-driver: Pending" in stream.getvalue()
