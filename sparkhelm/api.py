@@ -99,7 +99,7 @@ def render(
     try:
         return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace)
     except UserError:
-        values_mod.explain_refusal(chart_dir, app.values)
+        values_mod.check_computed(chart_dir, app.values)
         raise
 
 

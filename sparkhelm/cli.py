@@ -75,18 +75,6 @@ ChartOpt = Annotated[str | None, _option(flags.CHART)]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output format: table, json or yaml.")]
 
 
-def _inputs(
-    values: list[str] | None,
-    sets: list[str] | None,
-    set_strings: list[str] | None,
-    name: str | None,
-    chart: str | None,
-) -> Any:
-    from sparkhelm.api import Inputs
-
-    return Inputs(values_files=values or [], sets=sets or [], set_strings=set_strings or [], name=name, chart=chart)
-
-
 def _version_callback(show: bool) -> None:
     if show:
         typer.echo(f"sparkhelm {__version__}")
@@ -130,7 +118,7 @@ def values_command(
     from sparkhelm import api
     from sparkhelm.values import to_yaml
 
-    computed = api.compute_values(_inputs(values, sets, set_strings, name, chart))
+    computed = api.compute_values(flags.inputs(values, sets, set_strings, name, chart))
     sys.stdout.write(to_yaml(computed.values))
 
 
@@ -176,7 +164,7 @@ def explain(
     from sparkhelm.output import check_format, structured, table
 
     check_format(output)
-    rows = api.explain(_inputs(values, sets, set_strings, name, chart))
+    rows = api.explain(flags.inputs(values, sets, set_strings, name, chart))
     if changed:
         rows = [row for row in rows if row.source != CHART_DEFAULT]
     if output != "table":
@@ -237,7 +225,7 @@ def run(
     from sparkhelm.durations import parse_duration
     from sparkhelm.errors import UserError
 
-    inputs = _inputs(values, sets, set_strings, name, chart)
+    inputs = flags.inputs(values, sets, set_strings, name, chart)
     following = wait or logs or cleanup or archive_logs is not None
     seconds = parse_duration(timeout, "--timeout") if timeout is not None else None
     if dry_run:

@@ -69,10 +69,7 @@ def print_template(
     """The body of `sparkhelm template`, for both paths: render and print the manifests."""
     from sparkhelm import api
 
-    inputs = api.Inputs(
-        values_files=values or [], sets=sets or [], set_strings=set_strings or [], name=name, chart=chart
-    )
-    _, rendered = api.render(inputs, namespace=namespace, engine=engine)
+    _, rendered = api.render(flags.inputs(values, sets, set_strings, name, chart), namespace=namespace, engine=engine)
     sys.stdout.write(rendered.manifest)
 
 

@@ -7,7 +7,10 @@ these declarations agree, and that both paths give the same output and errors.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from sparkhelm.api import Inputs
 
 
 class Flag(NamedTuple):
@@ -42,3 +45,16 @@ TEMPLATE: dict[str, tuple[Flag, object]] = {
     "engine": (ENGINE, "auto"),
     "chart": (CHART, None),
 }
+
+
+def inputs(
+    values: list[str] | None,
+    sets: list[str] | None,
+    set_strings: list[str] | None,
+    name: str | None,
+    chart: str | None,
+) -> Inputs:
+    """The render flags as `api.Inputs` (a repeatable flag not given is None, from Typer and the fast path alike)."""
+    from sparkhelm.api import Inputs
+
+    return Inputs(values_files=values or [], sets=sets or [], set_strings=set_strings or [], name=name, chart=chart)

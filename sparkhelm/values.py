@@ -329,11 +329,11 @@ def validate(chart_dir: Path, effective: Values) -> None:
     credentials.refuse(effective, chartfiles.credential_patterns(chart_dir))
 
 
-def explain_refusal(chart_dir: Path, computed: Values) -> None:
-    """After the chart refused `computed`: raise the named, actionable error for it, if sparkhelm finds one.
+def check_computed(chart_dir: Path, computed: Values) -> None:
+    """Check an app's computed values as the chart sees them (over its defaults); the first problem is raised.
 
-    The chart checks everything `validate` checks (same schema, same wiring and credential files),
-    so a render that succeeds needs no check of ours; a refusal gets `validate`'s clearer message.
+    The chart checks everything this checks (same schema, same wiring and credential files), so a
+    caller that renders right away may skip this and call it only to explain a refusal.
     """
     validate(chart_dir, coalesce(chartfiles.shared_default_values(chart_dir), computed))
 
@@ -350,7 +350,7 @@ def compute(
     """All the steps: the values of one application, with its app-name, valid.
 
     `check=False` leaves the checks to the chart, for a caller that renders right away and calls
-    `explain_refusal` if the render fails.
+    `check_computed` if the render fails.
     """
     user = user_values(values_files, sets, set_strings)
     defaults = chartfiles.shared_default_values(chart_dir)  # read-only: coalesce copies nothing
@@ -358,7 +358,7 @@ def compute(
     app_name = choose_app_name(effective, name)
     computed = derive(user, effective, app_name)
     if check:
-        validate(chart_dir, coalesce(defaults, computed))
+        check_computed(chart_dir, computed)
     return AppValues(app_name=app_name, values=computed)
 
 

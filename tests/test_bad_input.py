@@ -227,7 +227,7 @@ def test_the_chart_refuses_what_sparkhelm_refuses(case: str, args: list[str], ne
     except UserError:
         return  # refused while computing the values: the chart never sees them
     with pytest.raises(UserError):
-        values_mod.explain_refusal(CHART, app.values)
+        values_mod.check_computed(CHART, app.values)
     with pytest.raises(UserError):
         EmbeddedEngine().render(CHART, app.values, release=app.app_name, namespace="ns")
 
