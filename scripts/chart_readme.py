@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sparkhelm import valuedocs
+from sparkhelm.chart import docs as valuedocs
 
 CHART = Path(__file__).resolve().parent.parent / "charts" / "spark-client-app"
 README = CHART / "README.md"

@@ -1,5 +1,5 @@
 """`python -m sparkhelm` runs the CLI, as the console script does."""
 
-from sparkhelm.launch import main
+from sparkhelm.cli import console
 
-main()
+console()

@@ -3,14 +3,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import contextlib
+import io
+import sys
+from dataclasses import dataclass
+
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from sparkhelm import api, chartfiles
-from sparkhelm import values as values_mod
+from sparkhelm.chart import files as chartfiles
 from sparkhelm.engine.embedded import EmbeddedEngine
 from sparkhelm.engine.manifests import parse_manifest
+from sparkhelm.ops.render import render
+from sparkhelm.spec.inputs import Inputs
+from sparkhelm.spec.layers import coalesce
 
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "charts" / "spark-client-app"
@@ -40,23 +46,43 @@ def render_objects(tmp_path: Path, data: dict[str, Any], *, name: str = "my-app"
     paths = list(files or [])
     if data:
         paths.append(write_values(tmp_path, data))
-    inputs = api.Inputs(values_files=paths, name=name, chart=CHART)
-    app, rendered = api.render(inputs, namespace=namespace, engine=EmbeddedEngine())
-    effective = values_mod.coalesce(chartfiles.default_values(CHART), app.values)
+    inputs = Inputs(values_files=paths, name=name, chart=CHART)
+    app, rendered = render(inputs, namespace=namespace, engine=EmbeddedEngine())
+    effective = coalesce(chartfiles.default_values(CHART), app.values)
     return parse_manifest(rendered.manifest), effective, rendered.manifest
 
 
+@dataclass
+class CliResult:
+    """What one in-process command line did."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
 class Cli:
-    """Runs the real Typer app in-process and keeps stdout and stderr apart."""
+    """Runs `sparkhelm.cli.main` in-process (what the console script runs), stdout and stderr apart."""
 
-    def __init__(self) -> None:
-        self.runner = CliRunner()
+    def __call__(self, *args: str | Path, input: str = "") -> CliResult:  # noqa: A002 - like subprocess.run
+        from sparkhelm.cli import main
 
-    def __call__(self, *args: str | Path) -> Any:
-        from sparkhelm.cli import app_for
-
-        argv = [str(a) for a in args]
-        return self.runner.invoke(app_for(argv), argv)  # what the console script runs
+        out, err = io.StringIO(), io.StringIO()
+        stdin = sys.stdin
+        sys.stdin = io.StringIO(input)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = main([str(a) for a in args])
+                except SystemExit as exc:  # argparse exits on --help and usage errors
+                    code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.stdin = stdin
+        return CliResult(code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture

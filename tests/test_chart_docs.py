@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sparkhelm import valuedocs
+from sparkhelm.chart import docs as valuedocs
 from tests.conftest import CHART, ROOT
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())

@@ -20,7 +20,7 @@ def test_run_dry_run_prints_name_and_objects(cli) -> None:
     lines = result.stdout.splitlines()
     app = lines[0].removeprefix("app: ")
     assert app.startswith("nightly-etl-routine-") and DNS_1035.match(app) and len(app) <= 47
-    assert "namespace: spark-jobs" in lines and "engine: embedded" in lines
+    assert "namespace: spark-jobs (-n/--namespace)" in lines and "engine: embedded" in lines
     assert f"  Pod/{app}-driver" in lines and f"  Ingress/{app}-ui-ingress" in lines
     assert lines.index(f"  ServiceAccount/{app}-driver") < lines.index(f"  Pod/{app}-driver")
     assert lines[-1] == "dry run: nothing was sent to a cluster"
@@ -62,40 +62,59 @@ def test_help_lists_commands(cli) -> None:
         assert command in result.stdout
 
 
-def test_a_command_runs_alone_with_the_same_help_and_errors() -> None:
-    """`main` builds only the command on the command line; users must not see a difference."""
-    from typer.testing import CliRunner
-
-    from sparkhelm.cli import app, app_for
-
-    runner = CliRunner()
-    names = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands]
-    assert len(names) == 12
-    for name in names:
-        single = app_for([name, "--help"])
-        assert single is not app and [c.callback for c in single.registered_commands] == [
-            c.callback for c in app.registered_commands if (c.name or c.callback.__name__.replace("_", "-")) == name
-        ]
-        alone, whole = runner.invoke(single, [name, "--help"]), runner.invoke(app, [name, "--help"])
-        assert (alone.exit_code, alone.stdout) == (whole.exit_code, whole.stdout) and f"sparkhelm {name}" in alone.stdout
-        alone, whole = runner.invoke(single, [name, "--no-such-flag"]), runner.invoke(app, [name, "--no-such-flag"])
-        assert (alone.exit_code, alone.stderr) == (whole.exit_code, whole.stderr) == (2, alone.stderr)
-    for argv in ([], ["--help"], ["--version"], ["templat"], ["-n", "x", "template"]):
-        assert app_for(argv) is app
-    typo = CliRunner().invoke(app_for(["templat"]), ["templat"])
-    assert typo.exit_code == 2 and "templat" in typo.stderr
+def test_bare_sparkhelm_prints_its_help_like_kubectl_and_helm(cli) -> None:
+    """Outside use found the whole help printed as one 1,226-character "error" line."""
+    result = cli()
+    assert result.exit_code == 0 and result.stderr == ""
+    assert result.stdout.startswith("usage: sparkhelm") and "commands:" in result.stdout
+    assert result.stdout.count("\n") > 10
 
 
-def test_help_does_not_import_heavy_modules() -> None:
+def test_usage_errors_name_the_command(cli) -> None:
+    for argv, needle in ((["template", "--bogus"], "sparkhelm template: unrecognized arguments: --bogus"),
+                         (["run", "--timeout"], "sparkhelm run: argument --timeout: expected one argument"),
+                         (["templat"], "invalid choice: 'templat'"),
+                         (["explain", "-o", "xml"], "argument -o/--output: invalid choice: 'xml'")):
+        result = cli(*argv)
+        assert result.exit_code == 2 and result.stdout == "", argv
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("sparkhelm: error: ") and needle in result.stderr
+
+
+def test_every_command_has_help() -> None:
+    from sparkhelm.cli import build_parser
+
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(commands) == {"template", "values", "explain", "init", "run", "list", "status", "logs", "delete",
+                             "gc", "ui", "version", "completion"}
+    for name, sub in commands.items():
+        text = sub.format_help()
+        assert text.startswith(f"usage: sparkhelm {name}") and all(action.help for action in sub._actions), name
+
+
+HEAVY = {"kubernetes", "pyhelm3", "helm_python", "jsonschema", "jsonschema_rs", "yaml", "typer", "click", "rich",
+         "http", "ssl", "ruamel", "argcomplete"}
+
+
+def _imported(argv: list[str]) -> set[str]:
     code = (
-        "import sys; sys.argv = ['sparkhelm', '--help']\n"
-        "from sparkhelm import launch\n"
-        "try:\n    launch.main()\nexcept SystemExit:\n    pass\n"
-        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes', 'pyhelm3', 'helm_python', 'jsonschema', 'yaml'})\n"
-        "print('HEAVY=' + ','.join(heavy), file=sys.stderr)"
+        f"import sys\nfrom sparkhelm.cli import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass\n"
+        "print('MODULES=' + ','.join(sorted({m.split('.')[0] for m in sys.modules})), file=sys.stderr)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env={**os.environ, "COLUMNS": "100"})
-    assert "HEAVY=\n" in result.stderr or result.stderr.strip().endswith("HEAVY="), result.stderr
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "SPARKHELM_ENGINE": "helm", "PATH": "/nonexistent"})
+    line = next(line for line in result.stderr.splitlines() if line.startswith("MODULES="))
+    return set(line.removeprefix("MODULES=").split(","))
+
+
+def test_help_and_version_import_nothing_heavy() -> None:
+    for argv in ([], ["--help"], ["run", "--help"], ["--version"], ["list", "--help"]):
+        assert not _imported(argv) & HEAVY, argv
+
+
+def test_template_imports_neither_a_kubernetes_client_nor_a_terminal_library(tmp_path: Path) -> None:
+    loaded = _imported(["template", "-f", str(VALUES_DIR / "prod.yaml"), "--name", "x", "--engine", "embedded"])
+    assert "helm_python" in loaded and not loaded & {"kubernetes", "http", "ssl", "pyhelm3", "rich", "typer"}
 
 
 def test_console_script_end_to_end(tmp_path: Path) -> None:
@@ -108,16 +127,24 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
 
 
 def test_engine_load_starts_early_only_for_commands_that_render(monkeypatch) -> None:
-    from sparkhelm import launch
+    import threading
 
+    from sparkhelm import cli
+
+    started: list[str] = []
+    monkeypatch.setattr(threading, "Thread", lambda target, args, name: type("T", (), {"start": lambda self: started.append(args[0])})())
     monkeypatch.delenv("SPARKHELM_ENGINE", raising=False)
-    assert launch.engine_to_preload(["template", "-f", "x.yaml"]) == "auto"
-    assert launch.engine_to_preload(["run", "--engine=embedded"]) == "embedded"
-    for argv in ([], ["--help"], ["list"], ["values", "-f", "x"], ["template", "--help"], ["run", "-h"],
-                 ["template", "--engine", "helm"], ["templat"]):
-        assert launch.engine_to_preload(argv) is None, argv
+    for argv, expected in ((["template", "-f", "x.yaml"], ["auto"]), (["run", "--engine=embedded"], ["embedded"]),
+                           (["values", "-f", "x"], ["auto"]), ([], []), (["--help"], []), (["list"], []),
+                           (["template", "--help"], []), (["run", "-h"], []), (["template", "--engine", "helm"], []),
+                           (["templat"], [])):
+        started.clear()
+        cli._start_preload(argv)
+        assert started == expected, argv
     monkeypatch.setenv("SPARKHELM_ENGINE", "embedded")
-    assert launch.engine_to_preload(["delete", "app"]) == "embedded"
+    started.clear()
+    cli._start_preload(["delete", "app"])
+    assert started == ["embedded"]
 
 
 @pytest.mark.parametrize(("choice", "helm_on_path", "loaded"), [
@@ -129,7 +156,7 @@ def test_the_early_load_leaves_a_helm_binary_to_auto(tmp_path: Path, choice: str
         fake = tmp_path / "helm"
         fake.write_text("#!/bin/sh\nexit 0\n")
         fake.chmod(0o755)
-    code = f"import sys; from sparkhelm import launch; launch._preload({choice!r}); print('helm_python' in sys.modules)"
+    code = f"import sys; from sparkhelm import cli; cli._preload({choice!r}); print('helm_python' in sys.modules)"
     env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == str(loaded)
@@ -140,18 +167,19 @@ def test_python_dash_m_and_the_console_script_run_the_same_cli() -> None:
     assert result.returncode == 2 and result.stderr.startswith("sparkhelm: error:") and "--no-such-flag" in result.stderr
 
 
-def test_shell_completion_through_the_console_script() -> None:
-    """Typer's completion protocol, as the script `--install-completion` writes calls it."""
+def test_shell_completion_through_the_console_script(tmp_path: Path) -> None:
+    """argcomplete's protocol, as the code `sparkhelm completion bash` prints calls it."""
     exe = str(Path(sys.executable).parent / "sparkhelm")
+    out = tmp_path / "completions"
 
-    def complete(words: str, cword: int) -> list[str]:
-        env = {**os.environ, "_SPARKHELM_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": str(cword)}
-        done = subprocess.run([exe], env=env, capture_output=True, text=True, check=True)
-        return done.stdout.split()
+    def complete(line: str) -> list[str]:
+        env = {**os.environ, "_ARGCOMPLETE": "1", "COMP_LINE": line, "COMP_POINT": str(len(line)),
+               "_ARGCOMPLETE_IFS": "\n", "_ARGCOMPLETE_STDOUT_FILENAME": str(out)}
+        subprocess.run([exe], env=env, capture_output=True, text=True, check=True)
+        return sorted(word.strip() for word in out.read_text().splitlines() if word.strip())
 
-    assert complete("sparkhelm tem", 1) == ["template"]
-    assert complete("sparkhelm ex", 1) == ["explain"]
-    assert complete("sparkhelm template --na", 2) == ["--name", "--namespace"]
-    # The installers detect the user's shell from the parent processes, so only their presence is checked here.
-    shown = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True).stdout
-    assert "--install-completion" in shown and "--show-completion" in shown
+    assert complete("sparkhelm tem") == ["template"]
+    assert complete("sparkhelm ex") == ["explain"]
+    assert complete("sparkhelm template --na") == ["--name", "--namespace"]
+    script = subprocess.run([exe, "completion", "bash"], capture_output=True, text=True, check=True).stdout
+    assert "complete " in script and "sparkhelm" in script and "_ARGCOMPLETE" in script

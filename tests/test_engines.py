@@ -95,9 +95,9 @@ def test_helm_binary_other_failure_is_runtime_error(cli, fake_helm: Path, monkey
 
 # --- install / uninstall through the helm binary ---------------------------------------------
 
-from sparkhelm.engine.failures import NameInUseError, OperationPendingError  # noqa: E402
+from sparkhelm.errors import NameInUseError, OperationPendingError  # noqa: E402
 from sparkhelm.engine.helmbin import HelmBinaryEngine  # noqa: E402
-from sparkhelm.target import KubeTarget  # noqa: E402
+from sparkhelm.kube.connection import KubeTarget  # noqa: E402
 from tests.conftest import CHART  # noqa: E402
 
 KUBE = KubeTarget(kubeconfig="/home/me/.kube/team.yaml", context="prod", namespace="jobs")

@@ -43,7 +43,7 @@ def test_two_threads_loading_at_once_both_get_the_whole_module() -> None:
     """launch.py loads on a thread while the CLI's import reaches the engine: neither may see half a module."""
     code = (
         "import threading, time\n"
-        "from sparkhelm.goruntime import import_helm_sdk\n"
+        "from sparkhelm.engine.goruntime import import_helm_sdk\n"
         "seen = []\n"
         "thread = threading.Thread(target=lambda: seen.append(import_helm_sdk().Chart))\n"
         "thread.start()\n"

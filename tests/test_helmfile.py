@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
-from sparkhelm import chartfiles
+from sparkhelm.chart import files as chartfiles
 from sparkhelm import values as values_mod
 from sparkhelm.engine.embedded import EmbeddedEngine
 from sparkhelm.engine.manifests import parse_manifest
-from sparkhelm.setparser import parse_set
+from sparkhelm.spec.setparser import parse_set
 from tests.conftest import CHART, ROOT
 from tests.invariants import check_application, parse_spark_defaults
 

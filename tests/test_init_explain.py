@@ -10,7 +10,10 @@ import pytest
 import yaml
 from ruamel.yaml import YAML
 
-from sparkhelm import api, valuedocs
+from sparkhelm import api
+from sparkhelm.chart import docs as valuedocs
+from sparkhelm.chart.files import default_values
+from sparkhelm.spec.layers import coalesce
 from sparkhelm.engine.manifests import parse_manifest
 from tests.conftest import CHART, VALUES_DIR, write_values
 from tests.invariants import check_application
@@ -41,7 +44,7 @@ def test_init_writes_a_commented_starter_that_renders_as_it_is(cli, tmp_path: Pa
     rendered = cli("template", "-f", target, "--name", f"starter-{language}", "-n", "spark-jobs")
     assert rendered.exit_code == 0, rendered.stderr
     app = api.compute_values(api.Inputs(values_files=[target], name=f"starter-{language}"))
-    effective = api.values_mod.coalesce(api.chartfiles.default_values(CHART), app.values)
+    effective = coalesce(default_values(CHART), app.values)
     pieces = check_application(parse_manifest(rendered.stdout), app_name=f"starter-{language}", namespace="spark-jobs", values=effective)
     args = pieces["pod"]["spec"]["containers"][0]["args"]
     assert ("org.apache.spark.examples.SparkPi" in args) == (language == "scala")
@@ -80,10 +83,9 @@ def test_explain_names_the_source_of_every_value(cli, tmp_path: Path) -> None:
     assert rows["executor.instances"] == {**rows["executor.instances"], "value": 5, "source": "--set executor.instances=5"}
     assert rows["app.arguments"]["value"] == ["42"] and rows["app.arguments"]["source"] == "--set-string app.arguments[0]=42"
     assert rows["scheduler.name"]["source"] == f"file {VALUES_DIR / 'prod.yaml'}"
-    assert rows["ui.ingress.path"] == {**rows["ui.ingress.path"], "value": "/nightly", "source": "computed by sparkhelm (UI path from the app name)"}
-    assert rows["executor.nodeAffinity.values"]["source"] == "computed by sparkhelm (folded into executor.affinity)"
-    affinity = [k for k in rows if k.startswith("executor.affinity.")]
-    assert affinity and all(rows[k]["source"] == "computed by sparkhelm (from executor.nodeAffinity.values)" for k in affinity)
+    # The chart derives the UI path and the node affinity from these values (one home for each rule).
+    assert rows["ui.ingress.path"] == {**rows["ui.ingress.path"], "value": "", "source": "chart default"}
+    assert rows["executor.nodeAffinity.values"]["source"] == f"file {VALUES_DIR / 'prod.yaml'}"
     assert rows["commonAnnotations"] == {**rows["commonAnnotations"], "value": {}, "source": "chart default"}
     assert rows["executor.instances"]["description"] == DOCS["executor.instances"].description
     # Every documented chart value is accounted for, by itself or through its children.
@@ -108,3 +110,14 @@ def test_explain_refuses_bad_input_like_the_other_commands(cli) -> None:
     result = cli("explain", "--set", "app.mainApplicationFile=x.py", "--set", "executor.memory=lots")
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "executor.memory" in result.stderr
     assert cli("explain", "-o", "xml").exit_code == 2
+
+
+def test_explain_table_keeps_long_values_on_one_short_line(cli, tmp_path: Path) -> None:
+    """The table once padded every row to 263 columns; long values are cut there and whole in -o yaml/json."""
+    long_env = "export A=1\n" * 40
+    path = write_values(tmp_path, {"sparkEnv": long_env})
+    table = cli("explain", "-f", path, "--name", "x").stdout.splitlines()
+    assert max(len(line) for line in table) < 140
+    row = next(line for line in table if line.startswith("sparkEnv "))
+    assert "…" in row
+    assert _rows(cli, "-f", path, "--name", "x")["sparkEnv"]["value"] == long_env

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparkhelm import naming
+from sparkhelm.spec import naming
 from sparkhelm.errors import UserError
 from tests.invariants import DNS_1035
 

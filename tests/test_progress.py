@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sparkhelm.progress import Waiting, colour_wanted, spinner_wanted
+from sparkhelm.cli.progress import Waiting, colour_wanted, spinner_wanted
 
 COLOUR = re.compile(r"\x1b\[(3\d|9\d|1;3\d)m")
 

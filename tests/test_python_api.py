@@ -12,7 +12,7 @@ import pytest
 
 from sparkhelm import api
 from sparkhelm.errors import SparkhelmError, UserError
-from sparkhelm.target import KubeTarget
+from sparkhelm.kube.connection import KubeTarget
 from tests.conftest import ROOT, VALUES_DIR
 from tests.harness import DriverScript, RunningCluster
 

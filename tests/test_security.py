@@ -256,7 +256,7 @@ def test_secret_env_and_files_reach_driver_and_executors(tmp_path: Path) -> None
 
 
 def test_no_default_value_looks_like_a_credential(tmp_path: Path) -> None:
-    from sparkhelm import chartfiles, credentials
+    from sparkhelm.chart import files as chartfiles
 
     credentials.refuse(chartfiles.default_values(CHART), chartfiles.credential_patterns(CHART))
     conf_map = render(tmp_path)["ConfigMap"][0]
@@ -335,7 +335,7 @@ CREDENTIAL_VALUE_EXAMPLES = {
 
 def test_every_credential_value_pattern_has_an_example_the_hint_lets_through() -> None:
     """The chart runs the value patterns only where valueHint matches: a hint that misses one hides it."""
-    from sparkhelm import chartfiles
+    from sparkhelm.chart import files as chartfiles
 
     patterns = chartfiles.credential_patterns(CHART)
     assert set(CREDENTIAL_VALUE_EXAMPLES) == set(patterns["values"])

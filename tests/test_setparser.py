@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from sparkhelm.errors import UserError
-from sparkhelm.setparser import parse_set
+from sparkhelm.spec.setparser import parse_set
 
 
 def parsed(*expressions: str, as_string: bool = False) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Helm engines behind one small interface: render, install and uninstall the chart.
 
 Two backends: the embedded Helm SDK (helm-python-sdk, no binary needed) and a `helm` binary driven
-through pyhelm3. Each is imported only when chosen, so that commands that do not render stay fast.
+through pyhelm3 (what ops teams run). Each is imported only when chosen, so that commands that do
+not render stay fast. Both take the cluster as one resolved `kube.connection.Connection`.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sparkhelm.engine.helmpath import helm_binary
 from sparkhelm.errors import UserError
-from sparkhelm.helmpath import helm_binary
 
 if TYPE_CHECKING:
-    from sparkhelm.target import KubeTarget
+    from sparkhelm.kube.connection import Connection
 
 ENGINE_CHOICES = ("auto", "embedded", "helm")
 
@@ -38,18 +39,16 @@ class Engine(Protocol):
         """Render the chart offline with these values, as release `release` in `namespace`.
 
         `prevalidated`: the values already passed the chart's values.schema.json (sparkhelm checks
-        them itself); an engine may then skip Helm's own, identical, check.
+        them itself, before deriving anything); an engine may then skip Helm's own, identical, check.
         """
         ...
 
-    def install(
-        self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str, kube: KubeTarget
-    ) -> None:
-        """Install a new release (never an upgrade); Helm failures raise errors from `engine.failures`."""
+    def install(self, chart_dir: Path, values: dict[str, Any], *, release: str, connection: Connection) -> None:
+        """Install a new release in the connection's namespace (never an upgrade); errors from `engine.failures`."""
         ...
 
-    def uninstall(self, release: str, *, namespace: str, kube: KubeTarget, wait: bool = False) -> bool:
-        """Uninstall a release; False when there was none. `wait`: until its objects are gone."""
+    def uninstall(self, release: str, *, connection: Connection, wait: bool = False) -> bool:
+        """Uninstall a release of the connection's namespace; False when there was none."""
         ...
 
 
@@ -67,3 +66,8 @@ def get_engine(choice: str = "auto") -> Engine:
     from sparkhelm.engine.embedded import EmbeddedEngine
 
     return EmbeddedEngine()
+
+
+def engine_of(engine: Engine | str) -> Engine:
+    """An engine given by name (`--engine`) or as an object."""
+    return get_engine(engine) if isinstance(engine, str) else engine

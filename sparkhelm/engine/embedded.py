@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from functools import cache
@@ -11,21 +10,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sparkhelm.engine import Rendered
-from sparkhelm.engine.failures import ReleaseNotFoundError, classify
+from sparkhelm.engine.failures import classify, explain_helm_error
+from sparkhelm.engine.goruntime import import_helm_sdk
 from sparkhelm.engine.manifests import format_manifest
-from sparkhelm.errors import EngineError, UserError
-from sparkhelm.goruntime import import_helm_sdk
+from sparkhelm.errors import EngineError, ReleaseNotFoundError, UserError
 
 helm_python = import_helm_sdk()  # not `import helm_python`: Go reads GOGC when the SDK loads
 helm_errors = helm_python.errors
 
 if TYPE_CHECKING:
-    from sparkhelm.target import KubeTarget
+    from sparkhelm.kube.connection import Connection
 
 #: Helm's release storage, as `helm` reads it from $HELM_DRIVER (secret unless set).
 DEFAULT_STORAGE = "secret"
-
-_EXECUTION_ERROR = re.compile(r"execution error at \([^)]*\):\s*(.*)", re.S)
 
 
 @cache
@@ -45,54 +42,6 @@ def _load_unchecked(chart_dir: Path) -> Any:
         copy = Path(scratch) / chart_dir.name
         shutil.copytree(chart_dir, copy, ignore=shutil.ignore_patterns("values.schema.json"))
         return helm_python.Chart.load(str(copy))  # read into memory: the copy can go
-
-
-def explain_helm_error(message: str) -> str:
-    """The part of a Helm render or schema error a user can act on, on one line."""
-    match = _EXECUTION_ERROR.search(message)
-    if match:
-        return " ".join(match.group(1).split())
-    lines = [line.strip(" -") for line in message.splitlines() if line.strip()]
-    details = [line for line in lines if line.startswith("at '")]
-    return "; ".join(details) if details else " ".join(lines)
-
-
-def _kubeconfig_source(kube: KubeTarget) -> tuple[str | None, str | None]:
-    """The kubeconfig to hand to the SDK, resolved here from $KUBECONFIG.
-
-    The Go runtime snapshots the environment when the shared library loads, so it would not see a
-    KUBECONFIG set later in this process; and a KUBECONFIG list is merged the way kubectl merges it.
-    """
-    if kube.kubeconfig:
-        return kube.kubeconfig, None
-    paths = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
-    if not paths:
-        return None, None
-    if len(paths) == 1:
-        return paths[0], None
-    return None, _merge_kubeconfigs(paths)
-
-
-def _merge_kubeconfigs(paths: list[str]) -> str:
-    """Merge a KUBECONFIG list as kubectl does: the first file that names a cluster, user or context wins.
-
-    Written here because the kubernetes client's merger returns its own node objects, which do not
-    serialise back to a kubeconfig.
-    """
-    import yaml
-
-    merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": [], "contexts": []}
-    for path in paths:
-        file = Path(path).expanduser()
-        if not file.is_file():
-            continue
-        data = yaml.safe_load(file.read_text()) or {}
-        for section in ("clusters", "users", "contexts"):
-            known = {entry.get("name") for entry in merged[section]}
-            merged[section] += [e for e in data.get(section) or [] if e.get("name") not in known]
-        if data.get("current-context") and "current-context" not in merged:
-            merged["current-context"] = data["current-context"]
-    return str(yaml.safe_dump(merged))
 
 
 class EmbeddedEngine:
@@ -115,39 +64,42 @@ class EmbeddedEngine:
         return Rendered(manifest=manifest, notes=notes)
 
     @staticmethod
-    def _config(namespace: str, kube: KubeTarget) -> Any:
-        """Cluster access as helm resolves it: --kubeconfig, else $KUBECONFIG, ~/.kube/config, in-cluster."""
-        path, content = _kubeconfig_source(kube)
+    def _config(connection: Connection) -> Any:
+        """Cluster access as resolved once for the command (Helm's SDK gets the same kubeconfig and context).
+
+        The Go runtime snapshots the environment when the library loads, so it is handed the
+        kubeconfig explicitly rather than left to read a $KUBECONFIG set later in this process.
+        """
+        path, content = connection.helm_kubeconfig()
         return helm_python.Config(
             kubeconfig_path=path,
             kubeconfig_content=content,
-            kube_context=kube.context,
-            namespace=namespace,
+            kube_context=connection.context,
+            namespace=connection.namespace,
             storage_driver=os.environ.get("HELM_DRIVER") or DEFAULT_STORAGE,
         )
 
-    def install(
-        self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str, kube: KubeTarget
-    ) -> None:
+    def install(self, chart_dir: Path, values: dict[str, Any], *, release: str, connection: Connection) -> None:
         """Install without waiting on resources: a driver may queue for a long time, which is not a failure."""
+        namespace = connection.namespace
         try:
             chart = _load(chart_dir)
-            with self._config(namespace, kube) as config:
+            with self._config(connection) as config:
                 config.install(chart, release, values, namespace=namespace, description="sparkhelm run")
         except (helm_errors.HelmValuesError, helm_errors.HelmRenderError) as exc:
             raise UserError(f"invalid values: {explain_helm_error(str(exc))}") from None
         except helm_errors.HelmError as exc:
             raise classify(str(exc), action="install", release=release, namespace=namespace) from None
 
-    def uninstall(self, release: str, *, namespace: str, kube: KubeTarget, wait: bool = False) -> bool:
+    def uninstall(self, release: str, *, connection: Connection, wait: bool = False) -> bool:
         """Uninstall; dependents of the driver pod (executors) go with it through garbage collection."""
         try:
-            with self._config(namespace, kube) as config:
+            with self._config(connection) as config:
                 config.uninstall(release, wait="watcher" if wait else None)
         except helm_errors.HelmNotFoundError:
             return False
         except helm_errors.HelmError as exc:
-            error = classify(str(exc), action="uninstall", release=release, namespace=namespace)
+            error = classify(str(exc), action="uninstall", release=release, namespace=connection.namespace)
             if isinstance(error, ReleaseNotFoundError):
                 return False
             raise error from None

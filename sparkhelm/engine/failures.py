@@ -6,7 +6,17 @@ the only interface Helm offers for them (pyhelm3 0.5.8 still matches wording Hel
 
 from __future__ import annotations
 
-from sparkhelm.errors import EngineError, SparkhelmError, UserError
+import re
+
+from sparkhelm.errors import (
+    EngineError,
+    HelmForbiddenError,
+    NameInUseError,
+    OperationPendingError,
+    ReleaseNotFoundError,
+    SparkhelmError,
+    UserError,
+)
 
 UNREACHABLE = (
     "kubernetes cluster unreachable",
@@ -18,20 +28,17 @@ UNREACHABLE = (
 )
 
 
-class NameInUseError(UserError):
-    """The release name is taken: never touch somebody else's release."""
+_EXECUTION_ERROR = re.compile(r"execution error at \([^)]*\):\s*(.*)", re.S)
 
 
-class OperationPendingError(EngineError):
-    """Another Helm operation holds the release (or an interrupted one left it pending)."""
-
-
-class ReleaseNotFoundError(EngineError):
-    """No release of that name in the namespace."""
-
-
-class HelmForbiddenError(EngineError):
-    """The API server refused a request Helm made."""
+def explain_helm_error(message: str) -> str:
+    """The part of a Helm render or schema error a user can act on, on one line."""
+    match = _EXECUTION_ERROR.search(message)
+    if match:
+        return " ".join(match.group(1).split())
+    lines = [line.strip(" -") for line in message.splitlines() if line.strip()]
+    details = [line for line in lines if line.startswith("at '")]
+    return "; ".join(details) if details else " ".join(lines)
 
 
 def _detail(message: str) -> str:

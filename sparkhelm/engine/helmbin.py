@@ -3,14 +3,21 @@
 pyhelm3's `Client()` runs `helm version` in its constructor, so only its `Command` is used, and
 only when this engine is chosen. Values go to helm on stdin and the cluster is named by kubeconfig
 path and context, never by a token on the command line (argv is readable by every local user).
-Helm 3 and Helm 4 differ in `--wait`: a boolean in Helm 3, a strategy in Helm 4.
+Helm 3 and Helm 4 differ in `--wait`: a boolean in Helm 3, a strategy in Helm 4. pyhelm3 logs every
+failed command as a warning; a NullHandler keeps that out of the CLI's stderr (the failure itself
+becomes one sparkhelm error line).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
+import os
 import re
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +25,13 @@ from pyhelm3 import Command
 from pyhelm3 import errors as helm_errors
 
 from sparkhelm.engine import Rendered
-from sparkhelm.engine.embedded import explain_helm_error
-from sparkhelm.engine.failures import ReleaseNotFoundError, classify
-from sparkhelm.errors import EngineError, UserError
+from sparkhelm.engine.failures import classify, explain_helm_error
+from sparkhelm.errors import EngineError, ReleaseNotFoundError, UserError
 
 if TYPE_CHECKING:
-    from sparkhelm.target import KubeTarget
+    from sparkhelm.kube.connection import Connection
+
+logging.getLogger("pyhelm3").addHandler(logging.NullHandler())
 
 _VERSION = re.compile(r"v?(\d+)\.(\d+)")
 
@@ -59,12 +67,13 @@ class HelmBinaryEngine:
         self._command = Command(executable=executable)
         self._major: int | None = None
 
-    def _run(self, argv: list[str], stdin: bytes | None = None, kube: KubeTarget | None = None) -> bytes:
-        command = self._command
-        if kube is not None and (kube.kubeconfig or kube.context):
-            kubeconfig = Path(kube.kubeconfig) if kube.kubeconfig else None
-            command = Command(executable=self._executable, kubeconfig=kubeconfig, kubecontext=kube.context)
-        output: bytes = asyncio.run(command.run(argv, stdin))
+    def _run(self, argv: list[str], stdin: bytes | None = None, connection: Connection | None = None) -> bytes:
+        if connection is None:
+            output: bytes = asyncio.run(self._command.run(argv, stdin))
+            return output
+        with _kubeconfig_file(connection) as kubeconfig:
+            command = Command(executable=self._executable, kubeconfig=kubeconfig, kubecontext=connection.context)
+            output = asyncio.run(command.run(argv, stdin))
         return output
 
     def major_version(self) -> int:
@@ -102,24 +111,24 @@ class HelmBinaryEngine:
             raise EngineError(f"helm template failed: {explain_helm_error(stderr)}") from None
         return Rendered(manifest=output.decode(), notes="")
 
-    def install(
-        self, chart_dir: Path, values: dict[str, Any], *, release: str, namespace: str, kube: KubeTarget
-    ) -> None:
+    def install(self, chart_dir: Path, values: dict[str, Any], *, release: str, connection: Connection) -> None:
         """`helm install` as a new release."""
+        namespace = connection.namespace
         argv = install_args(release, chart_dir, namespace, self.major_version())
         try:
-            self._run(argv, json.dumps(values).encode(), kube)
+            self._run(argv, json.dumps(values).encode(), connection)
         except helm_errors.Error as exc:
             stderr = exc.stderr.decode(errors="replace")
             if "values don't meet the specifications" in stderr or "execution error at" in stderr:
                 raise UserError(f"invalid values: {explain_helm_error(stderr)}") from None
             raise classify(stderr, action="install", release=release, namespace=namespace) from None
 
-    def uninstall(self, release: str, *, namespace: str, kube: KubeTarget, wait: bool = False) -> bool:
+    def uninstall(self, release: str, *, connection: Connection, wait: bool = False) -> bool:
         """`helm uninstall`; False when the release did not exist."""
+        namespace = connection.namespace
         argv = uninstall_args(release, namespace, self.major_version(), wait=wait)
         try:
-            self._run(argv, None, kube)
+            self._run(argv, None, connection)
         except helm_errors.Error as exc:
             error = classify(
                 exc.stderr.decode(errors="replace"), action="uninstall", release=release, namespace=namespace
@@ -128,3 +137,22 @@ class HelmBinaryEngine:
                 return False
             raise error from None
         return True
+
+
+@contextlib.contextmanager
+def _kubeconfig_file(connection: Connection) -> Iterator[Path | None]:
+    """The kubeconfig helm should read, as a path: the connection's file, or its merged list in a private temp file.
+
+    In a cluster there is none: helm finds the service account itself, as the connection did.
+    """
+    path, content = connection.helm_kubeconfig()
+    if content is None:
+        yield Path(path) if path else None
+        return
+    handle, name = tempfile.mkstemp(prefix="sparkhelm-kubeconfig-", suffix=".yaml")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(content)
+        yield Path(name)
+    finally:
+        os.unlink(name)

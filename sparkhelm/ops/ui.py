@@ -1,8 +1,8 @@
 """`sparkhelm ui`: a local port forwarded to the driver's UI port through the API server.
 
-Each browser connection gets its own port-forward stream (the `kubernetes` client's websocket
-PortForward), as kubectl does with one stream per connection; bytes are copied both ways by two
-threads until either side closes.
+Each browser connection gets its own port-forward stream (kube.portforward: the API server's
+websocket protocol), as kubectl does with one stream per connection; bytes are copied both ways by
+two threads until either side closes.
 """
 
 from __future__ import annotations
@@ -11,10 +11,14 @@ import contextlib
 import socket
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sparkhelm.cluster import Cluster
-from sparkhelm.errors import SparkhelmError
+from sparkhelm.errors import SparkhelmError, UserError
+from sparkhelm.kube.cluster import Cluster
+from sparkhelm.spec.naming import AppNames, validate_app_name
+
+if TYPE_CHECKING:
+    from sparkhelm.kube.connection import Connection, KubeTarget
 
 BUFFER = 65536
 
@@ -49,12 +53,11 @@ class UiForwarder:
 
     def _handle(self, client: socket.socket) -> None:
         try:
-            forward = self.cluster.port_forward(self.pod, self.namespace, self.remote_port)
-        except SparkhelmError as exc:  # one failed connection must not end the session
-            print(f"sparkhelm: warning: {exc}", file=sys.stderr)
+            remote = self.cluster.client.port_forward(self.namespace, self.pod, self.remote_port)
+        except (SparkhelmError, OSError) as exc:  # one failed connection must not end the session
+            print(f"sparkhelm: warning: port-forward to {self.pod}: {exc}", file=sys.stderr)
             client.close()
             return
-        remote = forward.socket(self.remote_port)
         threads = [
             threading.Thread(target=_pump, args=(client, remote), daemon=True),
             threading.Thread(target=_pump, args=(remote, client), daemon=True),
@@ -64,7 +67,8 @@ class UiForwarder:
         for thread in threads:
             thread.join()
         client.close()
-        forward.close()
+        with contextlib.suppress(OSError):
+            remote.close()
 
     def serve_forever(self) -> None:
         """Accept connections until `stop()` (Ctrl-C in the CLI)."""
@@ -83,3 +87,29 @@ class UiForwarder:
         self._stopped.set()
         with contextlib.suppress(OSError):
             self._listener.close()
+
+
+def open_ui(
+    app_name: str, *, kube: KubeTarget | Connection | Cluster | None = None, local_port: int = 4040
+) -> UiForwarder:
+    """A local listener forwarding to the driver's UI port (call `serve_forever`, then `stop`)."""
+    validate_app_name(app_name, source="APP")
+    cluster = Cluster.of(kube)
+    names = AppNames(app_name)
+    pod = cluster.require_pod(names.driver_pod, f"app {app_name}")
+    phase = (pod.get("status") or {}).get("phase", "Unknown")
+    if phase != "Running":
+        raise SparkhelmError(f"{app_name} is {phase}: the Spark UI exists only while the driver runs")
+    try:
+        return UiForwarder(cluster, names.driver_pod, cluster.namespace, ui_port(pod), local_port)
+    except OSError as exc:
+        raise UserError(f"--port {local_port}: cannot listen on it ({exc.strerror}); pick another or 0") from None
+
+
+def ui_port(pod: dict[str, Any]) -> int:
+    """The driver container's port named spark-ui (4040 unless the values changed it)."""
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for port in container.get("ports") or []:
+            if port.get("name") == "spark-ui":
+                return int(port["containerPort"])
+    return 4040

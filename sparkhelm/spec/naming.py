@@ -1,4 +1,7 @@
-"""Application names: the rules of DESIGN.md, in one place.
+"""The naming contract: the app-name rule, generated names, and the name of every object of an app.
+
+The chart decides object names (templates/_names.tpl); this module is their one Python owner, and
+tests/test_naming_contract.py renders the chart for many app names and checks every object against it.
 
 An app-name is a DNS-1035 label of at most 47 characters (Spark's executor pod name prefix limit),
 so `<app>-driver-svc` and `<app>-ui-ingress` stay under 63 and the name is also a valid Helm
@@ -11,6 +14,8 @@ with a chance of about 1 in 550; with 51 bits it is about 1 in 700,000.
 from __future__ import annotations
 
 import re
+
+from dataclasses import dataclass
 
 from sparkhelm.errors import UserError
 
@@ -107,3 +112,99 @@ def default_base(app_name: str, main_application_file: str, main_class: str) -> 
         stem = main_application_file.rstrip("/").rsplit("/", 1)[-1]
         return stem.rsplit(".", 1)[0] if "." in stem else stem
     return DEFAULT_BASE
+
+
+#: The chart's name: the `app.kubernetes.io/name` label of every object it renders.
+CHART_NAME = "spark-client-app"
+#: Every object of every app of this chart (executor pods carry it too, from the pod template).
+CHART_SELECTOR = f"app.kubernetes.io/name={CHART_NAME}"
+#: The driver pods of every app: the apps themselves, as `list` reads them.
+DRIVER_SELECTOR = f"{CHART_SELECTOR},spark-role=driver"
+#: The longest suffix the chart adds to an app-name (`-driver-netpol`): 47 + 16 <= 63, no truncation.
+MAX_SUFFIX = 16
+
+
+@dataclass(frozen=True)
+class AppNames:
+    """The objects of one app, by the names the chart gives them with default values."""
+
+    app: str
+
+    @property
+    def driver_pod(self) -> str:
+        """The driver Pod (`spark.kubernetes.driver.pod.name`)."""
+        return f"{self.app}-driver"
+
+    @property
+    def driver_service(self) -> str:
+        """The headless Service executors reach the driver through (`spark.driver.host`)."""
+        return f"{self.app}-driver-svc"
+
+    @property
+    def ui_service(self) -> str:
+        """The Spark UI Service."""
+        return f"{self.app}-ui-svc"
+
+    @property
+    def ui_ingress(self) -> str:
+        """The Spark UI Ingress."""
+        return f"{self.app}-ui-ingress"
+
+    @property
+    def config_map(self) -> str:
+        """spark-defaults.conf, spark-env.sh and the executor pod template."""
+        return f"{self.app}-cm"
+
+    @property
+    def pod_group(self) -> str:
+        """The Volcano PodGroup."""
+        return f"{self.app}-podgroup"
+
+    @property
+    def driver_network_policy(self) -> str:
+        """The NetworkPolicy of the driver pod."""
+        return f"{self.app}-driver-netpol"
+
+    @property
+    def executor_network_policy(self) -> str:
+        """The NetworkPolicy of the executor pods."""
+        return f"{self.app}-exec-netpol"
+
+    @property
+    def driver_role(self) -> str:
+        """The driver's Role and RoleBinding (same name)."""
+        return f"{self.app}-driver"
+
+    @property
+    def driver_service_account(self) -> str:
+        """The driver's ServiceAccount when the chart creates it."""
+        return f"{self.app}-driver"
+
+    @property
+    def executor_service_account(self) -> str:
+        """The executors' ServiceAccount when the chart creates it."""
+        return f"{self.app}-executor"
+
+    @property
+    def ui_tls_secret(self) -> str:
+        """The default Secret of the UI Ingress' certificate."""
+        return f"{self.app}-ui-tls"
+
+    @property
+    def executor_prefix(self) -> str:
+        """`spark.kubernetes.executor.podNamePrefix`: executors are `<prefix>-exec-<id>`."""
+        return self.app
+
+    def executor_pod(self, executor_id: int | str) -> str:
+        """The pod of executor `executor_id` (1, 2, ...)."""
+        return f"{self.executor_prefix}-exec-{executor_id}"
+
+    @property
+    def selector(self) -> str:
+        """Every object of this app, executor pods included."""
+        return f"{CHART_SELECTOR},app-name={self.app}"
+
+    @property
+    def executor_selector(self) -> str:
+        """The executor pods of this app."""
+        return f"{self.selector},spark-role=executor"

@@ -12,7 +12,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from sparkhelm import chartfiles, valuedocs
+from sparkhelm.chart import docs as value_docs
+from sparkhelm.chart.files import chart_metadata
 from sparkhelm.errors import UserError
 
 LANGUAGES = ("python", "scala")
@@ -49,7 +50,7 @@ def _language_values(language: str, app_version: str) -> dict[str, Any]:
     }
 
 
-def _comment(doc: valuedocs.ValueDoc) -> str:
+def _comment(doc: value_docs.ValueDoc) -> str:
     lines = textwrap.wrap(doc.description, WIDTH - 2)
     if not doc.default_is_literal:
         lines.append(f"Default: {doc.default_text}.")
@@ -63,8 +64,8 @@ def starter(chart_dir: Path, language: str = "python") -> str:
 
     if language not in LANGUAGES:
         raise UserError(f"init: language {language!r} is not known; use --python or --scala")
-    meta = chartfiles.chart_metadata(chart_dir)
-    docs = valuedocs.by_key(valuedocs.chart_docs(chart_dir))
+    meta = chart_metadata(chart_dir)
+    docs = value_docs.by_key(value_docs.chart_docs(chart_dir))
     chosen = _language_values(language, str(meta.get("appVersion", "")))
     root = CommentedMap()
     for key in STARTER_KEYS:

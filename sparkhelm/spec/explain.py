@@ -13,23 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sparkhelm import chartfiles, valuedocs
-from sparkhelm import values as values_mod
-from sparkhelm.setparser import parse_set
+from sparkhelm.chart import docs
+from sparkhelm.chart.files import shared_default_values
+from sparkhelm.spec.compute import AppValues
+from sparkhelm.spec.layers import coalesce, load_values_file
+from sparkhelm.spec.setparser import parse_set
 
 CHART_DEFAULT = "chart default"
 COMPUTED = "computed by sparkhelm"
 _MISSING = object()
 
-#: Why sparkhelm computes a value, by key (DESIGN.md: the CLI only computes values).
-REASONS = {
-    "nameOverride": "generated app name",
-    "ui.ingress.path": "UI path from the app name",
-    "driver.affinity": "from driver.nodeAffinity.values",
-    "executor.affinity": "from executor.nodeAffinity.values",
-    "driver.nodeAffinity.values": "folded into driver.affinity",
-    "executor.nodeAffinity.values": "folded into executor.affinity",
-}
+#: Why sparkhelm computes a value, by key: the app-name is the one value the CLI decides itself
+#: (the chart derives the rest from values, for `helm install` users too).
+REASONS = {"nameOverride": "generated app name"}
 
 
 @dataclass(frozen=True)
@@ -69,7 +65,7 @@ def layers(
     """The user's layers, each alone, named as the user wrote them, in Helm's order."""
     named: list[tuple[str, dict[str, Any]]] = []
     for path in values_files:
-        named.append((f"file {path}", values_mod.load_values_file(path)))
+        named.append((f"file {path}", load_values_file(path)))
     for expression in sets:
         target: dict[str, Any] = {}
         parse_set(expression, target)
@@ -108,30 +104,30 @@ def source_of(
 
 def explain(
     chart_dir: Path,
+    app: AppValues,
     values_files: Sequence[str | Path] = (),
     sets: Sequence[str] = (),
     set_strings: Sequence[str] = (),
     name: str | None = None,
 ) -> list[Explained]:
-    """Every effective value of one application (validated), in the chart's key order."""
-    app = values_mod.compute(chart_dir, values_files, sets, set_strings, name)
-    defaults = chartfiles.shared_default_values(chart_dir)
-    effective = values_mod.coalesce(defaults, app.values)
+    """Every effective value of one application (`app`, already computed and checked), in the chart's key order."""
+    defaults = shared_default_values(chart_dir)
+    effective = coalesce(defaults, app.values)
     user_layers = layers(values_files, sets, set_strings)
-    index = valuedocs.by_key(valuedocs.chart_docs(chart_dir))
+    index = docs.by_key(docs.chart_docs(chart_dir))
     return [
         Explained(
             key=".".join(path),
             value=value,
             source=source_of(path, value, defaults, user_layers, name),
-            description=valuedocs.describe(".".join(path), index),
+            description=docs.describe(".".join(path), index),
         )
         for path, value in _leaves(effective)
     ]
 
 
 def shown(value: Any) -> str:
-    """A value on one line of the table: strings as they are (empty as ""), the rest as JSON."""
+    """A value on one line of the table: strings as they are (empty or multi-line ones quoted), the rest as JSON."""
     if isinstance(value, str):
-        return value if value else '""'
+        return value if value and "\n" not in value else json.dumps(value)
     return json.dumps(value, separators=(",", ":"))

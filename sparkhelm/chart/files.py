@@ -1,4 +1,4 @@
-"""Where the chart is, and the files of it that the CLI reads itself (defaults, schema, wiring keys).
+"""Where the chart is, and the few files of it the CLI reads itself (Chart.yaml, values.yaml, the schema).
 
 The chart stays the single source of truth: the CLI reads these files instead of copying them.
 """
@@ -15,10 +15,11 @@ from typing import Any
 import yaml
 
 from sparkhelm.errors import UserError
+from sparkhelm.spec.naming import CHART_NAME
 
-CHART_NAME = "spark-client-app"
-_PACKAGED = Path(__file__).parent / "chart"
-_SOURCE_TREE = Path(__file__).resolve().parent.parent / "charts" / CHART_NAME
+#: Where the wheel carries the chart (pyproject.toml force-includes it), and where a checkout has it.
+_PACKAGED = Path(__file__).parent / CHART_NAME
+_SOURCE_TREE = Path(__file__).resolve().parents[2] / "charts" / CHART_NAME
 
 
 def default_chart_dir() -> Path:
@@ -74,18 +75,4 @@ def values_schema(chart_dir: Path) -> dict[str, Any]:
     """The chart's values.schema.json."""
     with (chart_dir / "values.schema.json").open(encoding="utf-8") as handle:
         data: dict[str, Any] = json.load(handle)
-    return data
-
-
-@cache
-def wiring_keys(chart_dir: Path) -> dict[str, str]:
-    """Spark keys the chart owns, each with what to set instead (files/wiring-keys.yaml)."""
-    data: dict[str, str] = _read_yaml(chart_dir / "files" / "wiring-keys.yaml")
-    return data
-
-
-@cache
-def credential_patterns(chart_dir: Path) -> dict[str, Any]:
-    """What a credential looks like (files/credentials.yaml), shared with the chart's templates."""
-    data: dict[str, Any] = _read_yaml(chart_dir / "files" / "credentials.yaml")
     return data

@@ -1,20 +1,30 @@
-"""What an application is on a cluster, read from its pods: phase, times, exit code, executors, UI.
+"""What an application is on a cluster, read from its objects: phase, times, exit code, failure, executors, UI.
 
-The driver pod is the app's record (one per release, labelled by the chart), so listing all apps of
-a namespace is one LIST of pods with a label selector: no Helm release decoding, no 256 cap.
-These functions take plain pod dicts, so they are tested without a cluster.
+The driver pod is the app's record (one per release, labelled by the chart), so listing the apps of
+a namespace is one LIST of driver pods plus one LIST of the apps' ConfigMaps (every render has one):
+an app whose ConfigMap is there but whose driver pod is gone is *orphaned* (its Services, Role...
+still stand) and shown as such, so `gc` can collect it. No Helm release decoding, no 256 cap.
+These functions take plain JSON dicts, so they are tested without a cluster.
 """
 
 from __future__ import annotations
 
 import datetime
+import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CHART_NAME = "spark-client-app"
-DRIVER_SELECTOR = f"app.kubernetes.io/name={CHART_NAME},spark-role=driver"
 TERMINAL = ("Succeeded", "Failed")
+ORPHANED = "Orphaned"
+#: Waiting reasons that no amount of waiting fixes: the image cannot be had, or the pod refers to a
+#: Secret/ConfigMap (key) that does not exist. `run --wait` ends on them at once.
+FATAL_WAITING = frozenset(
+    {"ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError", "CreateContainerError"}
+)
+#: The line of a driver's last words that says why it failed: a Python exception, a JVM exception.
+_EXCEPTION = re.compile(r"^(Exception in thread .*|[A-Za-z_][\w.$]*(Exception|Error)\b.*)$")
 
 Obj = dict[str, Any]
 
@@ -26,26 +36,39 @@ def parse_time(value: str | None) -> datetime.datetime | None:
     return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _driver_state(pod: Obj) -> Obj:
+def _driver_status(pod: Obj) -> Obj:
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
     named = [s for s in statuses if s.get("name") == "driver"] or statuses
-    return (named[0].get("state") or {}) if named else {}
+    return named[0] if named else {}
 
 
-def _waiting_reason(pod: Obj) -> str:
+def _driver_state(pod: Obj) -> Obj:
+    return _driver_status(pod).get("state") or {}
+
+
+def waiting(pod: Obj) -> tuple[str, str]:
+    """(reason, message) of a driver that is not running yet: its container's wait, else why it is not scheduled."""
     state = _driver_state(pod)
     if "waiting" in state:
-        waiting = state["waiting"]
-        return " ".join(filter(None, [waiting.get("reason"), waiting.get("message")]))
+        return str(state["waiting"].get("reason") or ""), str(state["waiting"].get("message") or "")
     for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
-            return " ".join(filter(None, [condition.get("reason"), condition.get("message")]))
-    return ""
+            return str(condition.get("reason") or ""), str(condition.get("message") or "")
+    return "", ""
+
+
+def failure_line(message: str) -> str:
+    """The line of a termination message that names the failure (the last exception), else its last line."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    exceptions = [line for line in lines if _EXCEPTION.match(line)]
+    if exceptions:
+        return exceptions[-1]
+    return lines[-1] if lines else ""
 
 
 @dataclass
 class AppSummary:
-    """One line of `sparkhelm list`: an app as its driver pod shows it."""
+    """One line of `sparkhelm list`: an app as its driver pod shows it (or its leftovers, when orphaned)."""
 
     name: str
     namespace: str
@@ -57,11 +80,13 @@ class AppSummary:
     exit_code: int | None
     reason: str
     message: str
+    #: The line that says why the driver failed (Spark's exception), "" otherwise.
+    failure: str = ""
 
     @property
     def done(self) -> bool:
-        """The driver has ended (Succeeded or Failed)."""
-        return self.phase in TERMINAL
+        """The driver has ended (Succeeded or Failed), or is gone with its app left behind."""
+        return self.phase in (*TERMINAL, ORPHANED)
 
     def age(self, now: datetime.datetime) -> float:
         """Seconds since the app was created."""
@@ -69,14 +94,14 @@ class AppSummary:
         return (now - created).total_seconds() if created else 0.0
 
     def finished_for(self, now: datetime.datetime) -> float | None:
-        """Seconds since the driver ended; None while it has not."""
+        """Seconds since the driver ended (for an orphan: since the app was created); None while it runs."""
         if not self.done:
             return None
         finished = parse_time(self.finished) or parse_time(self.started) or parse_time(self.created)
         return (now - finished).total_seconds() if finished else None
 
     def to_dict(self) -> Obj:
-        """The stable JSON shape of an app (keys do not change between versions)."""
+        """The stable JSON shape of an app (keys are only ever added)."""
         return asdict(self)
 
 
@@ -91,6 +116,8 @@ def summarize(pod: Obj) -> AppSummary:
     if meta.get("deletionTimestamp"):
         phase = "Terminating"
     running = state.get("running") or {}
+    message = str(terminated.get("message") or status.get("message") or "").strip()
+    reason = terminated.get("reason") or status.get("reason") or " ".join(filter(None, waiting(pod)))
     return AppSummary(
         name=labels.get("app-name") or labels.get("app.kubernetes.io/instance") or meta.get("name", ""),
         namespace=meta.get("namespace", ""),
@@ -100,21 +127,46 @@ def summarize(pod: Obj) -> AppSummary:
         finished=terminated.get("finishedAt"),
         priority_class=(pod.get("spec") or {}).get("priorityClassName") or "",
         exit_code=terminated.get("exitCode"),
-        reason=terminated.get("reason") or status.get("reason") or _waiting_reason(pod),
-        message=(terminated.get("message") or status.get("message") or "").strip(),
+        reason=str(reason),
+        message=message,
+        failure=failure_line(message) if phase == "Failed" else "",
     )
 
 
-def summarize_all(pods: list[Obj]) -> list[AppSummary]:
-    """Apps sorted by namespace, then newest first."""
-    apps = [summarize(pod) for pod in pods]
+def orphan(leftover: Obj) -> AppSummary:
+    """An app whose driver pod is gone, from one of its remaining objects (its ConfigMap)."""
+    meta = leftover.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    return AppSummary(
+        name=labels.get("app-name") or labels.get("app.kubernetes.io/instance") or "",
+        namespace=meta.get("namespace", ""),
+        phase=ORPHANED,
+        created=meta.get("creationTimestamp"),
+        started=None,
+        finished=None,
+        priority_class="",
+        exit_code=None,
+        reason="DriverPodGone",
+        message="the driver pod is gone; the app's other objects remain (sparkhelm delete or gc removes them)",
+    )
+
+
+def summarize_all(driver_pods: Sequence[Obj], leftovers: Sequence[Obj] = ()) -> list[AppSummary]:
+    """Apps sorted by namespace, then newest first: one per driver pod, one per leftover without a driver."""
+    apps = [summarize(pod) for pod in driver_pods]
+    seen = {(a.namespace, a.name) for a in apps}
+    for obj in leftovers:
+        candidate = orphan(obj)
+        if candidate.name and (candidate.namespace, candidate.name) not in seen:
+            seen.add((candidate.namespace, candidate.name))
+            apps.append(candidate)
     apps.sort(key=lambda a: a.created or "", reverse=True)
     apps.sort(key=lambda a: a.namespace)
     return apps
 
 
 def collectable(apps: list[AppSummary], older_than: float, now: datetime.datetime) -> list[AppSummary]:
-    """Finished apps whose driver ended more than `older_than` seconds ago (what `gc` removes)."""
+    """Apps done (finished or orphaned) more than `older_than` seconds ago: what `gc` removes."""
     chosen = []
     for app in apps:
         ended = app.finished_for(now)

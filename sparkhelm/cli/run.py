@@ -1,0 +1,132 @@
+"""`sparkhelm run`: submit an application; with --wait, follow it and exit with Spark's result."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from sparkhelm.cli import parser as flags
+
+
+def _dry_run(args: argparse.Namespace) -> None:
+    from sparkhelm.ops.render import dry_run
+
+    planned = dry_run(flags.inputs(args), kube=flags.kube(args), engine=args.engine)
+    for warning in planned.warnings:
+        flags.note(f"sparkhelm: warning: {warning}")
+    flags.echo(f"app: {planned.app_name}")
+    flags.echo(f"namespace: {planned.namespace} ({planned.namespace_source})")
+    flags.echo(f"engine: {planned.engine}")
+    flags.echo("would install:")
+    for kind, object_name in planned.objects:
+        flags.echo(f"  {kind}/{object_name}")
+    flags.echo("dry run: nothing was sent to a cluster")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Submit the application; with --wait, follow it and exit with Spark's result."""
+    from sparkhelm.errors import UserError
+    from sparkhelm.spec.durations import parse_duration
+
+    following = args.wait or args.logs or args.cleanup or args.archive_logs is not None
+    seconds = parse_duration(args.timeout, "--timeout") if args.timeout is not None else None
+    if args.dry_run:
+        if following or args.timeout is not None:
+            raise UserError("run: --wait, --logs, --timeout, --cleanup and --archive-logs need a cluster; drop --dry-run")
+        _dry_run(args)
+        return 0
+    if args.timeout is not None and not following:
+        raise UserError("--timeout limits --wait: add --wait (or --logs / --cleanup)")
+    from sparkhelm.cli.progress import Waiting
+    from sparkhelm.ops.run import run as run_app
+    from sparkhelm.ops.submit import Submission
+
+    shown: list[Submission] = []
+
+    def show(submission: Submission) -> None:
+        shown.append(submission)
+        for warning in submission.warnings:
+            flags.note(f"sparkhelm: warning: {warning}")
+        flags.echo(f"app:        {submission.app_name}")
+        flags.echo(f"namespace:  {submission.namespace}")
+        flags.echo(f"driver pod: {submission.driver_pod}")
+        flags.echo(f"ui:         {submission.ui_url or submission.ui_command}")
+        flags.echo(f"logs:       {submission.logs_command}")
+        waiting.what = f"waiting for {submission.app_name}"
+
+    try:
+        # The driver log goes to stdout with --logs, so the spinner (stderr, terminals only) waits without it.
+        with Waiting("waiting", spinner=not args.logs) as waiting:
+            result = run_app(
+                flags.inputs(args),
+                kube=flags.kube(args),
+                engine=args.engine,
+                wait=args.wait,
+                logs=args.logs,
+                timeout=seconds,
+                cleanup=args.cleanup,
+                archive_logs=args.archive_logs,
+                echo=flags.echo,
+                notice=waiting.notice,
+                submitted=show,
+            )
+    except KeyboardInterrupt:
+        if not shown:
+            raise
+        flags.note(
+            f"sparkhelm: stopped following {shown[0].app_name}; it keeps running. "
+            f"Delete it with: sparkhelm delete {shown[0].app_name} -n {shown[0].namespace}"
+        )
+        return 130
+    return report(result)
+
+
+def report(result: Any) -> int:
+    """The end of a followed run on stderr; the exit code: 0 succeeded, 1 failed or cannot start."""
+    submission, outcome = result.submission, result.outcome
+    if outcome is None:
+        return 0
+    for path in result.archived:
+        flags.note(f"archived {path}")
+    if result.removal is not None:
+        from sparkhelm.cli.apps import describe_removal
+
+        line, ok = describe_removal(result.removal)
+        flags.note(line)
+        if not ok:
+            return 1
+    app = outcome.app
+    if outcome.succeeded:
+        flags.note(f"{submission.app_name} succeeded")
+        return 0
+    if not outcome.started:
+        detail = f"{app.reason}: {' '.join(app.message.split())}" if app.message else app.reason
+        where = f"-n {submission.namespace}"
+        tail = "" if result.removal is not None else f"; delete it with 'sparkhelm delete {submission.app_name} {where}'"
+        flags.note(f"sparkhelm: error: {submission.app_name} cannot start ({detail}){tail}")
+        return 1
+    detail = f"exit code {app.exit_code}" if app.exit_code is not None else app.phase
+    why = app.failure or " ".join(app.message.split())
+    if outcome.log_tail:
+        flags.note(f"last lines of the driver log:\n{outcome.log_tail.rstrip()}")
+    flags.note(f"sparkhelm: error: {submission.app_name} failed ({detail})" + (f": {why}" if why else ""))
+    return 1
+
+
+def register(subparsers: Any) -> None:
+    """Add `run`."""
+    p = flags.command(subparsers, "run", "Submit the application; with --wait, follow it and exit with Spark's result.")
+    flags.add_values_flags(p)
+    flags.add_cluster_flags(p)
+    flags.add_engine_flag(p)
+    group = p.add_argument_group("running")
+    group.add_argument("--dry-run", action="store_true", help="Validate and render; send nothing to a cluster.")
+    group.add_argument("--wait", action="store_true", help="Follow the driver; exit 0 if it succeeds, 1 if not.")
+    group.add_argument("--logs", action="store_true", help="Stream the driver log while waiting (implies --wait).")
+    group.add_argument("--timeout", metavar="D", help="Stop waiting after this long (90s, 15m, 2h).")
+    group.add_argument("--cleanup", action="store_true", help="Delete the app after it ends (implies --wait).")
+    group.add_argument(
+        "--archive-logs", metavar="DIR", help="Save the driver log and status to DIR/<app>/ (implies --wait)."
+    )
+    p.set_defaults(handler=run)

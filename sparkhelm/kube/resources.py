@@ -1,0 +1,79 @@
+"""The kinds sparkhelm reads, writes and deletes, and their REST paths: one table for every user of it.
+
+Pre-flight derives the permissions an install needs from it, `delete`/`gc` the kinds to sweep by
+label, `list` the kinds that reveal an app. tests/test_naming_contract.py checks that every kind the
+chart can render is here, so a new template cannot be skipped silently by any of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A Kubernetes resource: its kind, API group and version, plural, and whether it lives in a namespace."""
+
+    kind: str
+    group: str
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        """`apiVersion` as objects of this kind carry it."""
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+        """The REST path: the collection (in `namespace`, or across all when None), or one object."""
+        parts = ["/api", self.version] if not self.group else ["/apis", self.group, self.version]
+        if self.namespaced and namespace is not None:
+            parts += ["namespaces", quote(namespace, safe="")]
+        parts.append(self.plural)
+        if name is not None:
+            parts.append(quote(name, safe=""))
+            if subresource:
+                parts.append(subresource)
+        return "/".join(parts)
+
+
+def _kinds(*kinds: Kind) -> dict[str, Kind]:
+    return {k.kind: k for k in kinds}
+
+
+#: Every kind the chart can render, in the order `delete` sweeps them (pods first: executors and the
+#: driver stop using the rest).
+CHART_KINDS = _kinds(
+    Kind("Pod", "", "v1", "pods"),
+    Kind("Service", "", "v1", "services"),
+    Kind("ConfigMap", "", "v1", "configmaps"),
+    Kind("Secret", "", "v1", "secrets"),
+    Kind("ServiceAccount", "", "v1", "serviceaccounts"),
+    Kind("Role", "rbac.authorization.k8s.io", "v1", "roles"),
+    Kind("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings"),
+    Kind("Ingress", "networking.k8s.io", "v1", "ingresses"),
+    Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"),
+    Kind("PodGroup", "scheduling.volcano.sh", "v1beta1", "podgroups"),
+)
+
+#: What else sparkhelm reads: cluster-scoped classes, namespaces, access reviews.
+OTHER_KINDS = _kinds(
+    Kind("Namespace", "", "v1", "namespaces", namespaced=False),
+    Kind("PriorityClass", "scheduling.k8s.io", "v1", "priorityclasses", namespaced=False),
+    Kind("IngressClass", "networking.k8s.io", "v1", "ingressclasses", namespaced=False),
+    Kind("SelfSubjectAccessReview", "authorization.k8s.io", "v1", "selfsubjectaccessreviews", namespaced=False),
+    Kind("SelfSubjectRulesReview", "authorization.k8s.io", "v1", "selfsubjectrulesreviews", namespaced=False),
+)
+
+KINDS = {**CHART_KINDS, **OTHER_KINDS}
+POD = KINDS["Pod"]
+
+
+def kind(name: str) -> Kind:
+    """The table entry of a kind; a kind missing from the table is a bug, said plainly."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise LookupError(f"kind {name} is not in sparkhelm.kube.resources: add it to CHART_KINDS") from None

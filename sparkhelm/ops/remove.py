@@ -1,0 +1,194 @@
+"""Delete apps: uninstall the Helm release if there is one, then delete what is left by the chart's labels.
+
+An app is gone when its objects are gone, however it was made (`sparkhelm run`, raw `helm install`,
+`sparkhelm template | kubectl apply`, a release stored with another driver). So removal finds the
+app's objects by label (one LIST per kind for any number of apps), uninstalls the release, deletes
+what remains, and lists again: what is still there is reported, never called deleted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sparkhelm.engine import Engine, engine_of
+from sparkhelm.errors import NotFoundError
+from sparkhelm.kube.apps import AppSummary, collectable
+from sparkhelm.kube.cluster import Cluster
+from sparkhelm.kube.resources import CHART_KINDS
+from sparkhelm.spec.naming import CHART_SELECTOR, validate_app_name
+
+if TYPE_CHECKING:
+    from sparkhelm.kube.connection import Connection, KubeTarget
+
+Obj = dict[str, Any]
+Key = tuple[str, str]  # namespace, app
+UNINSTALL_WORKERS = 4
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """One object of an app: kind, name, and whether it is already being deleted."""
+
+    kind: str
+    name: str
+    terminating: bool
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass
+class Removal:
+    """What deleting one app did."""
+
+    app: str
+    namespace: str
+    release: bool = False  #: a Helm release was uninstalled
+    deleted: list[str] = field(default_factory=list)  #: objects deleted by label (Helm had not)
+    remaining: list[Leftover] = field(default_factory=list)  #: what is still there afterwards
+
+    @property
+    def found(self) -> bool:
+        """There was something of this app to delete."""
+        return self.release or bool(self.deleted) or bool(self.remaining)
+
+    @property
+    def done(self) -> bool:
+        """Everything of the app is gone or being deleted (pods take their grace period)."""
+        return self.found and not any(not left.terminating for left in self.remaining)
+
+    @property
+    def terminating(self) -> list[Leftover]:
+        """Objects still shutting down."""
+        return [left for left in self.remaining if left.terminating]
+
+
+#: Above this many apps a sweep lists every object of the chart instead of naming the apps in the selector.
+MAX_NAMED = 20
+
+
+def _scope(apps: Sequence[str]) -> list[str] | None:
+    """The apps to name in a selector, or None (all of the chart's objects) for many apps."""
+    unique = sorted(set(apps))
+    return unique if len(unique) <= MAX_NAMED else None
+
+
+def _selector(apps: Sequence[str] | None) -> str:
+    if apps is None:
+        return CHART_SELECTOR
+    if len(apps) == 1:
+        return f"{CHART_SELECTOR},app-name={apps[0]}"
+    return f"{CHART_SELECTOR},app-name in ({','.join(sorted(set(apps)))})"
+
+
+def inventory(cluster: Cluster, apps: Sequence[str] | None = None, *, everywhere: bool = False) -> dict[Key, list[Leftover]]:
+    """The chart's objects, by (namespace, app): one LIST per kind the cluster serves, for any number of apps."""
+    found: dict[Key, list[Leftover]] = defaultdict(list)
+    selector = _selector(apps)
+    for kind_name in CHART_KINDS:
+        try:
+            objects = cluster.objects(kind_name, selector, everywhere=everywhere)
+        except NotFoundError:
+            continue  # an API the cluster does not serve (Volcano's PodGroup) holds nothing
+        for obj in objects:
+            meta = obj.get("metadata") or {}
+            app = (meta.get("labels") or {}).get("app-name")
+            if app:
+                key = (str(meta.get("namespace") or cluster.namespace), str(app))
+                found[key].append(Leftover(kind_name, str(meta.get("name")), bool(meta.get("deletionTimestamp"))))
+    return found
+
+
+def sweep(cluster: Cluster, app: str) -> list[str]:
+    """Delete every object of `app` in the cluster's namespace by label; the objects deleted."""
+    leftovers = inventory(cluster, [app]).get((cluster.namespace, app), [])
+    return _delete_objects(cluster, cluster.namespace, leftovers)
+
+
+def _delete_objects(cluster: Cluster, namespace: str, leftovers: list[Leftover]) -> list[str]:
+    deleted = []
+    for left in leftovers:
+        if left.terminating:
+            continue
+        if cluster.client.delete(CHART_KINDS[left.kind].path(namespace, left.name)) is not None:
+            deleted.append(str(left))
+    return deleted
+
+
+def _remove(
+    cluster: Cluster, engine: Engine, keys: list[Key], before: dict[Key, list[Leftover]], wait: float | None
+) -> list[Removal]:
+    """Uninstall each app's release (in parallel: each is several round trips), delete its leftovers, look again."""
+
+    def one(key: Key) -> Removal:
+        namespace, app = key
+        released = engine.uninstall(app, connection=cluster.connection.with_namespace(namespace))
+        # What Helm did not delete (kubectl-applied objects, a release of another storage driver), by
+        # label; an object Helm deleted first answers 404 and is not counted.
+        deleted = _delete_objects(cluster, namespace, before.get(key, []))
+        return Removal(app=app, namespace=namespace, release=released, deleted=deleted)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(UNINSTALL_WORKERS, len(keys)))) as pool:
+        removals = list(pool.map(one, keys))
+    everywhere = len({namespace for namespace, _ in keys}) > 1
+    deadline = time.monotonic() + (wait or 0)
+    while True:
+        after = inventory(cluster, _scope([app for _, app in keys]), everywhere=everywhere)
+        for removal in removals:
+            removal.remaining = after.get((removal.namespace, removal.app), [])
+        if not wait or all(not r.remaining for r in removals) or time.monotonic() >= deadline:
+            return removals
+        time.sleep(POLL_SECONDS)
+
+
+def delete(
+    app_names: Sequence[str],
+    *,
+    kube: KubeTarget | Connection | Cluster | None = None,
+    engine: Engine | str = "auto",
+    wait: float | None = None,
+) -> list[Removal]:
+    """Delete apps of the cluster's namespace; `wait`: seconds to wait until their objects are gone.
+
+    Each `Removal` says what was uninstalled, deleted, and is still there; an app with nothing to
+    delete has `found` False.
+    """
+    for name in app_names:
+        validate_app_name(name, source="APP")
+    cluster = Cluster.of(kube)
+    names = list(dict.fromkeys(app_names))
+    before = inventory(cluster, _scope(names))
+    keys = [(cluster.namespace, name) for name in names]
+    return _remove(cluster, engine_of(engine), keys, before, wait)
+
+
+def gc(
+    older_than: float,
+    *,
+    kube: KubeTarget | Connection | Cluster | None = None,
+    engine: Engine | str = "auto",
+    dry_run: bool = False,
+    all_namespaces: bool = False,
+) -> tuple[list[AppSummary], list[Removal]]:
+    """Delete apps that finished (or were orphaned) more than `older_than` seconds ago.
+
+    Returns the apps chosen and, unless `dry_run`, what deleting each did. Reads are O(1) in the
+    number of apps: the driver pods and ConfigMaps (to choose), then one LIST per kind (to sweep).
+    """
+    from sparkhelm.ops.inspect import list_apps
+
+    cluster = Cluster.of(kube)
+    apps = list_apps(kube=cluster, all_namespaces=all_namespaces)
+    chosen = collectable(apps, older_than, datetime.datetime.now(tz=datetime.UTC))
+    if dry_run or not chosen:
+        return chosen, []
+    before = inventory(cluster, None if all_namespaces else _scope([a.name for a in chosen]), everywhere=all_namespaces)
+    keys = [(app.namespace, app.name) for app in chosen]
+    return chosen, _remove(cluster, engine_of(engine), keys, before, None)

@@ -1,0 +1,59 @@
+"""From the user's values files and flags to the chart values of one application.
+
+Steps, in order: merge the user's layers (spec.layers), check them over the chart's defaults
+against the schema (spec.schema), and only then derive what sparkhelm decides: the app-name
+(`--name`, else `nameOverride`, else a unique generated one). Everything else is the chart's to
+derive from values (node affinity, the UI path, the Spark configuration), so an ops user's
+`helm install` and `sparkhelm run` compute it in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sparkhelm.chart.files import shared_default_values
+from sparkhelm.spec import naming, schema
+from sparkhelm.spec.layers import Values, coalesce, get, user_values
+
+
+@dataclass(frozen=True)
+class AppValues:
+    """The computed values of one application: what `sparkhelm values` prints and the engine renders."""
+
+    app_name: str
+    values: Values
+
+
+def choose_app_name(effective: Values, name: str | None) -> str:
+    """`--name` as given, else the values' nameOverride as given, else a unique generated name."""
+    if name is not None:
+        return naming.validate_app_name(name, source="--name")
+    override = effective.get("nameOverride")
+    if override:
+        return naming.validate_app_name(str(override), source="nameOverride")
+    base = naming.default_base(
+        str(get(effective, "app", "name") or ""),
+        str(get(effective, "app", "mainApplicationFile") or ""),
+        str(get(effective, "app", "mainClass") or ""),
+    )
+    return naming.generate_app_name(base, str(effective.get("priorityClassName") or ""))
+
+
+def compute(
+    chart_dir: Path,
+    values_files: Sequence[str | Path] = (),
+    sets: Sequence[str] = (),
+    set_strings: Sequence[str] = (),
+    name: str | None = None,
+) -> AppValues:
+    """The values of one application, with its app-name; the schema is checked before anything is derived."""
+    user = user_values(values_files, sets, set_strings)
+    effective = coalesce(shared_default_values(chart_dir), user)  # read-only: coalesce copies nothing
+    schema.check(chart_dir, effective)
+    app_name = choose_app_name(effective, name)
+    computed: dict[str, Any] = {"nameOverride": app_name}
+    computed.update((key, value) for key, value in user.items() if key != "nameOverride")
+    return AppValues(app_name=app_name, values=computed)

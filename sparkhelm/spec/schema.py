@@ -1,0 +1,104 @@
+"""The values check: the chart's values.schema.json, applied before anything is derived from the values.
+
+The schema is the chart's; this module only applies it and words its errors. jsonschema-rs answers
+"valid?" in about 0.02 ms; only a "no" loads the Python jsonschema, whose errors carry the path of
+the offending value. Rules across fields (min <= max, distinct ports) and the rules on what values
+may hold (wiring keys, credentials) live in the chart's templates/_preflight.tpl: the render reports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sparkhelm.chart.files import values_schema
+from sparkhelm.errors import UserError
+
+Values = dict[str, Any]
+
+
+def _dotted(path: Iterable[Any]) -> str:
+    parts: list[str] = []
+    for step in path:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        else:
+            parts.append(("." if parts else "") + str(step))
+    return "".join(parts) or "(top level)"
+
+
+@cache
+def _fast_validator(chart_dir: Path) -> Any:
+    """jsonschema-rs: compiled once, about 0.02 ms a check (the Python jsonschema takes 2 ms)."""
+    import jsonschema_rs  # deferred: only commands that compute values pay for it
+
+    return jsonschema_rs.Draft7Validator(values_schema(chart_dir))
+
+
+@cache
+def _validator(chart_dir: Path) -> Any:
+    """The Python jsonschema validator: only for invalid values, for its detailed, path-aware errors."""
+    import jsonschema
+
+    return jsonschema.Draft7Validator(values_schema(chart_dir))
+
+
+def _describe(error: Any) -> str:
+    path = list(error.absolute_path)
+    where = _dotted(path)
+    if error.validator == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        unexpected = sorted(set(error.instance) - set(known)) if isinstance(error.instance, dict) else []
+        key = _dotted([*path, unexpected[0]]) if unexpected else where
+        return f"unknown key {key}: remove it or fix the spelling (known keys here: {', '.join(known)})"
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        key = _dotted([*path, missing])
+        if key == "app.mainApplicationFile":
+            return f"{key} is required: set it to the application file, e.g. local:///opt/spark/examples/src/main/python/pi.py"
+        return f"{key} is required: set it in a values file or with --set {key}=..."
+    if path == ["app", "mainApplicationFile"] and error.validator == "minLength":
+        return "app.mainApplicationFile is required: set it to the application file, e.g. local:///opt/spark/examples/src/main/python/pi.py"
+    if error.validator == "enum":
+        choices = ", ".join(str(choice) for choice in error.validator_value)
+        return f"{where} is {error.instance!r}: it must be one of {choices}"
+    if error.validator == "type":
+        wanted = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        return f"{where} is {error.instance!r} ({type(error.instance).__name__}): it must be of type {wanted}"
+    if "propertyNames" in error.schema_path:
+        return f"{where} has an invalid key {error.instance!r}: {error.schema.get('description', error.message)}"
+    if error.validator == "minLength" and error.instance == "" and error.schema.get("description"):
+        return f"{where} is empty: {error.schema['description']}"
+    if error.validator == "anyOf" and error.schema.get("description"):
+        return f"{where}: {error.schema['description']}"
+    if error.validator in ("pattern", "oneOf", "maxLength", "minLength") and error.schema.get("description"):
+        description = error.schema["description"]
+        return f"{where} is {error.instance!r}: expected {description[0].lower()}{description[1:]}"
+    return f"{where}: {error.message}"
+
+
+def _is_missing(error: Any) -> bool:
+    return bool(error.validator == "required" or (error.validator == "minLength" and error.instance == ""))
+
+
+def check(chart_dir: Path, effective: Values) -> None:
+    """Check the values the chart will see (user values over its defaults) against its schema.
+
+    The first problem is raised as a UserError naming the key.
+
+    jsonschema-rs answers "valid?"; only a "no" loads the Python jsonschema, whose errors name the value.
+    """
+    if not _fast_validator(chart_dir).is_valid(effective):
+        # The user's own wrong values first, then what is missing.
+        errors = sorted(
+            _validator(chart_dir).iter_errors(effective),
+            key=lambda e: (_is_missing(e), list(map(str, e.absolute_path)), str(e.validator)),
+        )
+        if errors:
+            raise UserError(f"invalid values: {_describe(errors[0])}")
+        try:  # the two validators disagree: report what jsonschema-rs found
+            _fast_validator(chart_dir).validate(effective)
+        except Exception as exc:  # noqa: BLE001 - jsonschema_rs.ValidationError, any version
+            raise UserError(f"invalid values: {' '.join(str(exc).split())}") from None

@@ -1,0 +1,146 @@
+"""The naming contract: Python's one owner of object names (spec.naming) against what the chart renders.
+
+The chart decides names (templates/_names.tpl); sparkhelm reads, follows and deletes objects by
+them. Rendering the chart for many app names and comparing every object with `AppNames` keeps
+the two from drifting; every kind the chart can render must be in kube.resources, the one table
+pre-flight's permissions and delete's sweep are derived from.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sparkhelm.chart.files import values_schema
+from sparkhelm.engine.embedded import EmbeddedEngine
+from sparkhelm.engine.manifests import parse_manifest
+from sparkhelm.kube.resources import CHART_KINDS
+from sparkhelm.ops.preflight import access_needed
+from sparkhelm.spec import naming
+from sparkhelm.spec.naming import CHART_SELECTOR, MAX_APP_NAME, MAX_SUFFIX, AppNames
+from tests.conftest import CHART
+from tests.harness.emulator import label_matcher
+
+#: Every optional object on: Ingress with TLS, Volcano PodGroup, NetworkPolicies, RBAC, both service accounts.
+EVERYTHING = {
+    "app": {"mainApplicationFile": "local:///opt/spark/examples/src/main/python/pi.py"},
+    "scheduler": {"name": "volcano"},
+    "ui": {"ingress": {"enabled": True, "host": "spark.example.com", "tls": True}},
+    "networkPolicy": {"enabled": True},
+    "rbac": {"create": True},
+    "serviceAccount": {"create": True},
+    "executor": {"serviceAccount": {"create": True}},
+}
+
+
+def expected(names: AppNames) -> dict[tuple[str, str], set[str]]:
+    """(kind, component) -> names, for the objects of EVERYTHING."""
+    return {
+        ("Pod", "driver"): {names.driver_pod},
+        ("Service", "driver"): {names.driver_service},
+        ("Service", "ui"): {names.ui_service},
+        ("Ingress", "ui"): {names.ui_ingress},
+        ("ConfigMap", "config"): {names.config_map},
+        ("PodGroup", "scheduling"): {names.pod_group},
+        ("NetworkPolicy", "driver"): {names.driver_network_policy},
+        ("NetworkPolicy", "executor"): {names.executor_network_policy},
+        ("Role", "driver"): {names.driver_role},
+        ("RoleBinding", "driver"): {names.driver_role},
+        ("ServiceAccount", "driver"): {names.driver_service_account},
+        ("ServiceAccount", "executor"): {names.executor_service_account},
+    }
+
+
+def render(app: str) -> list[dict]:
+    values = {"nameOverride": app, **EVERYTHING}
+    rendered = EmbeddedEngine().render(CHART, values, release=app, namespace="ns")
+    return parse_manifest(rendered.manifest)
+
+
+app_names = st.from_regex(r"[a-z]([-a-z0-9]{0,45}[a-z0-9])?", fullmatch=True).filter(
+    lambda name: naming.app_name_problem(name) is None
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(app=app_names)
+def test_every_object_is_named_as_spec_naming_says(app: str) -> None:
+    names = AppNames(app)
+    objects = render(app)
+    found: dict[tuple[str, str], set[str]] = {}
+    for obj in objects:
+        meta = obj["metadata"]
+        found.setdefault((obj["kind"], meta["labels"]["app.kubernetes.io/component"]), set()).add(meta["name"])
+        assert len(meta["name"]) <= 63
+        assert label_matcher(names.selector)(meta["labels"]) and label_matcher(CHART_SELECTOR)(meta["labels"])
+    assert found == expected(names)
+    config = next(o for o in objects if o["kind"] == "ConfigMap")
+    conf = dict(line.split(None, 1) for line in config["data"]["spark-defaults.conf"].splitlines() if line and not line.startswith("#"))
+    assert conf["spark.kubernetes.driver.pod.name"] == names.driver_pod
+    assert conf["spark.kubernetes.executor.podNamePrefix"] == names.executor_prefix
+    assert conf["spark.driver.host"].split(".")[0] == names.driver_service
+    template = yaml.safe_load(config["data"]["executor-pod-template.yaml"])
+    assert label_matcher(names.executor_selector)(template["metadata"]["labels"])
+    driver = next(o for o in objects if o["kind"] == "Pod")
+    assert label_matcher(naming.DRIVER_SELECTOR)(driver["metadata"]["labels"])
+    tls = next(o for o in objects if o["kind"] == "Ingress")["spec"]["tls"][0]["secretName"]
+    assert tls == names.ui_tls_secret
+
+
+def test_the_47_character_rule_is_the_same_in_python_the_schema_and_the_chart() -> None:
+    schema = values_schema(CHART)
+    definition = schema["definitions"]["appName"]
+    assert definition["maxLength"] == MAX_APP_NAME
+    longest = "a" * MAX_APP_NAME
+    assert naming.app_name_problem(longest) is None and naming.app_name_problem(longest + "a") is not None
+    assert render(longest)  # the chart takes 47 ...
+    try:
+        EmbeddedEngine().render(CHART, {"nameOverride": ""}, release=longest + "a", namespace="ns")
+    except Exception as exc:  # ... and refuses 48, with the same limit in its message  # noqa: BLE001
+        assert f"the limit is {MAX_APP_NAME}" in str(exc)
+    else:
+        raise AssertionError("the chart rendered a 48-character app name")
+    suffixes = {obj["metadata"]["name"][MAX_APP_NAME:] for obj in render(longest)}
+    assert max(len(suffix) for suffix in suffixes) <= MAX_SUFFIX
+
+
+def test_every_kind_the_chart_can_render_is_in_the_one_table() -> None:
+    """Pre-flight's permission table and delete's sweep come from kube.resources: no kind may be missing."""
+    kinds = {obj["kind"] for obj in render("all-on")}
+    assert kinds <= set(CHART_KINDS), kinds - set(CHART_KINDS)
+    templates = {path.name for path in (CHART / "templates").glob("*.yaml")}
+    rendered_from = {obj_source for obj_source in _sources(EmbeddedEngine().render(
+        CHART, {"nameOverride": "all-on", **EVERYTHING}, release="all-on", namespace="ns").manifest)}
+    assert templates == rendered_from, templates ^ rendered_from  # EVERYTHING really renders every template
+    needed = access_needed(render("all-on"))
+    assert {("create", CHART_KINDS[k].group, CHART_KINDS[k].plural) for k in kinds} <= set(needed)
+
+
+def test_an_unknown_kind_is_a_loud_bug_not_a_silent_skip() -> None:
+    try:
+        access_needed([{"kind": "CronJob"}])
+    except LookupError as exc:
+        assert "CronJob" in str(exc) and "CHART_KINDS" in str(exc)
+    else:
+        raise AssertionError("an unknown kind was skipped")
+
+
+def _sources(manifest: str) -> set[str]:
+    return {Path(line.split(": ", 1)[1]).name for line in manifest.splitlines() if line.startswith("# Source: ")}
+
+
+def test_python_names_have_no_copy_outside_spec_naming() -> None:
+    """No module rebuilds an object name by hand: '-driver' and friends appear only in spec/naming.py."""
+    root = Path(__file__).resolve().parent.parent / "sparkhelm"
+    suffixes = ('-driver"', '-driver-svc', '-ui-ingress', '-ui-svc', '-exec-', '-cm"', '-podgroup')
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.name == "naming.py":
+            continue
+        text = path.read_text()
+        offenders += [f"{path.name}: {s}" for s in suffixes if s in text]
+    assert offenders == [], json.dumps(offenders)
