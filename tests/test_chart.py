@@ -97,7 +97,7 @@ def test_every_value_is_documented() -> None:
     ({"app": {"mainApplicationFile": PI}}, "my.app", "DNS-1035"),
     ({"app": {"mainApplicationFile": PI}, "sparkConf": {"spark.driver.host": "x"}}, "ok", "sparkConf.spark.driver.host is set by the chart"),
     ({"app": {"mainApplicationFile": PI}, "driver": {"nodeAffinity": {"values": ["a"]}, "affinity": {"nodeAffinity": {}}}}, "ok", "keep one of them"),
-    ({"app": {}}, "ok", "mainApplicationFile"),
+    ({"app": {"mainApplicationFile": ""}}, "ok", "mainApplicationFile"),
 ])
 def test_chart_refuses_bad_input_for_raw_helm_users(values: dict, release: str, message: str) -> None:
     with pytest.raises(helm_python.HelmError, match=re.escape(message)):
