@@ -53,11 +53,18 @@ def _described(node: dict[str, Any], text: str) -> dict[str, Any]:
 
 
 def _set_description(schema: dict[str, Any], parts: list[str], text: str) -> None:
-    """Describe the property at `parts`, following local `$ref`s to reach the parents."""
+    """Describe the property at `parts`.
+
+    A documented value's parents must be written out in the schema, not `$ref`s: a definition is
+    shared (driver and executor alike), so a description written into it would describe both.
+    """
     node = schema
     for index, part in enumerate(parts):
-        while "$ref" in node:
-            node = schema["definitions"][node["$ref"].removeprefix("#/definitions/")]
+        if "$ref" in node:
+            raise SystemExit(
+                f"{'.'.join(parts)}: its parent {'.'.join(parts[:index])} is a $ref in values.schema.json; "
+                "write that object out so that its properties can carry their own descriptions"
+            )
         properties = node.get("properties", {})
         if part not in properties:
             raise SystemExit(f"{'.'.join(parts)} is documented in values.yaml but not in values.schema.json")
