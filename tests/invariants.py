@@ -302,6 +302,10 @@ def check_application(objects: list[dict[str, Any]], *, app_name: str, namespace
         problems.append("podTemplateContainerName != the template's container")
     if t_spec.get("enableServiceLinks") is not False or pod["spec"].get("enableServiceLinks") is not False:
         problems.append("enableServiceLinks must be false on driver and executors")
+    # A failed pod's reason is the tail of its log when Spark wrote no termination message.
+    for role, spark_container in (("driver", container), ("executor", t_container)):
+        if spark_container.get("terminationMessagePolicy") != "FallbackToLogsOnError":
+            problems.append(f"{role} container lacks terminationMessagePolicy: FallbackToLogsOnError")
     if problems:
         raise AssertionError("wiring invariants violated:\n  " + "\n  ".join(problems))
     return {"conf": conf, "template": template, "pod": pod, "configmap": configmap}

@@ -49,9 +49,10 @@ def test_global_is_accepted() -> None:
     render({"global": {"imageRegistry": "x"}, "app": {"mainApplicationFile": PI}})
 
 
-@pytest.mark.parametrize("path", sorted((CHART / "ci").glob("*-values.yaml")), ids=lambda p: p.name)
-def test_helm_lint_strict_has_no_errors(path: Path) -> None:
-    report = helm_python.lint(str(CHART), yaml.safe_load(path.read_text()), strict=True, namespace="ns")
+@pytest.mark.parametrize("path", [None, *sorted((CHART / "ci").glob("*-values.yaml"))], ids=lambda p: p.name if p else "defaults")
+def test_helm_lint_strict_has_no_errors(path: Path | None) -> None:
+    values = yaml.safe_load(path.read_text()) if path else {}
+    report = helm_python.lint(str(CHART), values, strict=True, namespace="ns")
     assert report["errors"] == []
     assert [m for m in report["messages"] if m["severity"] >= 2] == []
 

@@ -35,7 +35,7 @@ TAKEN = {
     "bad-engine": [*OK, "--name", "fast-11", "--engine", "docker"],
     "bad-chart": [*OK, "--name", "fast-12", "--chart", "/nonexistent"],
     "credential": [*OK, "--name", "fast-13", "--set", "sparkConf.spark\\.hadoop\\.fs\\.s3a\\.secret\\.key=abc"],
-    "missing-main-file": ["--name", "fast-14"],
+    "empty-main-file": ["--name", "fast-14", "--set", "app.mainApplicationFile="],
 }
 # Command lines it leaves to Typer, which explains them.
 LEFT = {
