@@ -15,8 +15,6 @@ import jsonschema_rs
 import pytest
 import yaml
 
-from sparkhelm import valuedocs
-from sparkhelm import values as values_mod
 from tests.conftest import CHART, ROOT, VALUES_DIR
 
 SCHEMA_PATH = CHART / "values.schema.json"
@@ -28,6 +26,19 @@ def _script() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _docs() -> list[Any]:
+    """The value docs, read by the reader the script uses."""
+    return list(_script().valuedocs.chart_docs(CHART))
+
+
+def _over(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """`change` merged into a copy of `base`, maps recursively (as Helm merges values)."""
+    merged = copy.deepcopy(base)
+    for key, value in change.items():
+        merged[key] = _over(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) else value
+    return merged
 
 
 def _schema() -> dict[str, Any]:
@@ -67,7 +78,7 @@ def test_the_committed_schema_is_the_generated_one() -> None:
 
 
 def test_every_documented_value_has_its_comment_as_schema_description() -> None:
-    docs = valuedocs.chart_docs(CHART)
+    docs = _docs()
     schema = _schema()
     for doc in docs:
         assert doc.description, doc.key
@@ -75,7 +86,7 @@ def test_every_documented_value_has_its_comment_as_schema_description() -> None:
 
 
 def test_every_description_in_the_schema_comes_from_values_yaml() -> None:
-    docs = valuedocs.chart_docs(CHART)
+    docs = _docs()
     first_line = (CHART / "values.yaml").read_text().splitlines()[0].lstrip("# ")
     descriptions = _all(_schema(), "description")
     assert len(descriptions) == len(docs) + 1  # one per documented value, and the root's
@@ -122,10 +133,10 @@ def test_error_messages_are_strings_and_change_no_verdict() -> None:
 
     bare = strip(copy.deepcopy(schema))
     defaults = yaml.safe_load((CHART / "values.yaml").read_text())
-    corpus = [defaults] + [values_mod.coalesce(defaults, yaml.safe_load(p.read_text())) for p in sorted(VALUES_DIR.glob("*.yaml"))]
+    corpus = [defaults] + [_over(defaults, yaml.safe_load(p.read_text())) for p in sorted(VALUES_DIR.glob("*.yaml"))]
     for change in ({"driver": {"port": 80}}, {"image": {"repository": "UP"}}, {"sparkConf": {"foo": 1}},
                    {"sparkConf": {"spark.a": "x\ny"}}, {"app": {"mainApplicationFile": ""}}, {"ui": {"ingress": {"enabled": True, "mode": "host"}}}):
-        corpus.append(values_mod.coalesce(defaults, change))
+        corpus.append(_over(defaults, change))
     verdicts = []
     for instance in corpus:
         both = {
