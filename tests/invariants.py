@@ -41,16 +41,65 @@ def validate_strictly(obj: dict[str, Any], version: str) -> None:
         kubernetes_validate.validate(obj, version, strict=True)
 
 
-def parse_spark_defaults(text: str) -> dict[str, str]:
-    """spark-defaults.conf as a dict (Spark's format: key, whitespace, value)."""
-    conf: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
+_PROPERTY_WHITESPACE = " \t\f"
+_PROPERTY_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f"}
+
+
+def _unescape_property(text: str) -> str:
+    """java.util.Properties' escapes: \\t \\n \\r \\f \\uXXXX, and a backslash before anything else drops."""
+    out, index = [], 0
+    while index < len(text):
+        char = text[index]
+        if char != "\\" or index + 1 == len(text):
+            out.append(char)
+            index += 1
             continue
-        key, _, value = line.partition(" ")
+        nxt = text[index + 1]
+        if nxt == "u":
+            out.append(chr(int(text[index + 2 : index + 6], 16)))
+            index += 6
+        else:
+            out.append(_PROPERTY_ESCAPES.get(nxt, nxt))
+            index += 2
+    return "".join(out)
+
+
+def _split_property(line: str) -> tuple[str, str]:
+    """A logical line as Properties.load splits it: the key ends at an unescaped whitespace, '=' or ':';
+    whitespace and at most one '=' or ':' separate it from the value."""
+    index, escaped = 0, False
+    while index < len(line):
+        char = line[index]
+        if not escaped and (char in "=:" or char in _PROPERTY_WHITESPACE):
+            break
+        escaped = char == "\\" and not escaped
+        index += 1
+    key, rest = line[:index], line[index:]
+    rest = rest.lstrip(_PROPERTY_WHITESPACE)
+    if rest[:1] in ("=", ":"):
+        rest = rest[1:].lstrip(_PROPERTY_WHITESPACE)
+    return _unescape_property(key), _unescape_property(rest)
+
+
+def parse_spark_defaults(text: str) -> dict[str, str]:
+    """spark-defaults.conf as Spark reads it: java.util.Properties.load, then each value trimmed.
+
+    Hand-written (about 40 lines) because the test dependencies hold no properties reader (PyPI's
+    javaproperties would do); tests/test_chart_sparkconf.py checks it against the JVM's own
+    Properties.load on the same rendered files. A line that ends in an odd
+    number of backslashes would continue on the next one; the chart never writes one, so that is an
+    error here.
+    """
+    conf: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.lstrip(_PROPERTY_WHITESPACE)
+        if not line or line[0] in "#!":
+            continue
+        trailing = len(line) - len(line.rstrip("\\"))
+        assert trailing % 2 == 0, f"spark-defaults.conf line continues on the next one: {raw!r}"
+        key, value = _split_property(line)
         assert key not in conf, f"spark-defaults.conf sets {key} twice"
-        conf[key] = value.strip()
+        conf[key] = value.strip("".join(chr(c) for c in range(33)))
     return conf
 
 
@@ -253,6 +302,10 @@ def check_application(objects: list[dict[str, Any]], *, app_name: str, namespace
         problems.append("podTemplateContainerName != the template's container")
     if t_spec.get("enableServiceLinks") is not False or pod["spec"].get("enableServiceLinks") is not False:
         problems.append("enableServiceLinks must be false on driver and executors")
+    # A failed pod's reason is the tail of its log when Spark wrote no termination message.
+    for role, spark_container in (("driver", container), ("executor", t_container)):
+        if spark_container.get("terminationMessagePolicy") != "FallbackToLogsOnError":
+            problems.append(f"{role} container lacks terminationMessagePolicy: FallbackToLogsOnError")
     if problems:
         raise AssertionError("wiring invariants violated:\n  " + "\n  ".join(problems))
     return {"conf": conf, "template": template, "pod": pod, "configmap": configmap}

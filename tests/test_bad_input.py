@@ -105,6 +105,7 @@ FILE_CASES = [
     ("top-level-scalar", "just a string\n", "top level must be a mapping"),
     ("wrong-type-section", "executor: 3\napp:\n  mainApplicationFile: x.py\n", "executor"),
     ("list-instead-of-map", "app:\n  - mainApplicationFile: x.py\n", "app"),
+    ("spark-conf-value-newline", "sparkConf:\n  spark.a: \"x\\ny\"\n", "sparkConf.spark.a"),
     ("empty-app-file", "app:\n  mainApplicationFile: ''\n", "app.mainApplicationFile"),
     ("arguments-not-list", f"app:\n  mainApplicationFile: {PI}\n  arguments: '10'\n", "app.arguments"),
     ("packages-not-coordinates", f"app:\n  mainApplicationFile: {PI}\n  packages: [hadoop-aws]\n", "app.packages"),

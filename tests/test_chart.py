@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from sparkhelm import values as values_mod
+from sparkhelm.spec import layers as values_mod
 from tests.conftest import CHART, PI, ROOT, VALUES_DIR
 
 SCHEMA = json.loads((CHART / "values.schema.json").read_text())
@@ -49,9 +49,10 @@ def test_global_is_accepted() -> None:
     render({"global": {"imageRegistry": "x"}, "app": {"mainApplicationFile": PI}})
 
 
-@pytest.mark.parametrize("path", sorted((CHART / "ci").glob("*-values.yaml")), ids=lambda p: p.name)
-def test_helm_lint_strict_has_no_errors(path: Path) -> None:
-    report = helm_python.lint(str(CHART), yaml.safe_load(path.read_text()), strict=True, namespace="ns")
+@pytest.mark.parametrize("path", [None, *sorted((CHART / "ci").glob("*-values.yaml"))], ids=lambda p: p.name if p else "defaults")
+def test_helm_lint_strict_has_no_errors(path: Path | None) -> None:
+    values = yaml.safe_load(path.read_text()) if path else {}
+    report = helm_python.lint(str(CHART), values, strict=True, namespace="ns")
     assert report["errors"] == []
     assert [m for m in report["messages"] if m["severity"] >= 2] == []
 
@@ -97,7 +98,7 @@ def test_every_value_is_documented() -> None:
     ({"app": {"mainApplicationFile": PI}}, "my.app", "DNS-1035"),
     ({"app": {"mainApplicationFile": PI}, "sparkConf": {"spark.driver.host": "x"}}, "ok", "sparkConf.spark.driver.host is set by the chart"),
     ({"app": {"mainApplicationFile": PI}, "driver": {"nodeAffinity": {"values": ["a"]}, "affinity": {"nodeAffinity": {}}}}, "ok", "keep one of them"),
-    ({"app": {}}, "ok", "mainApplicationFile"),
+    ({"app": {"mainApplicationFile": ""}}, "ok", "mainApplicationFile"),
 ])
 def test_chart_refuses_bad_input_for_raw_helm_users(values: dict, release: str, message: str) -> None:
     with pytest.raises(helm_python.HelmError, match=re.escape(message)):

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from sparkhelm.chart import files as chartfiles
-from sparkhelm import values as values_mod
+from sparkhelm.spec import layers as values_mod
 from sparkhelm.engine.embedded import EmbeddedEngine
 from sparkhelm.engine.manifests import parse_manifest
 from sparkhelm.spec.setparser import parse_set

@@ -60,6 +60,10 @@ MATRIX: dict[str, tuple[str, dict[str, Any]]] = {
     "ingress-external-auth": ("etl", {"app": {"mainApplicationFile": PI}, "ui": {"ingress": {"enabled": True, "mode": "host", "domain": "spark.example.com", "auth": {"url": "https://oauth2.example.com/oauth2/auth", "signin": "https://oauth2.example.com/oauth2/start"}}}}),
     "scratch-memory-limited": ("etl", {"app": {"mainApplicationFile": PI}, "scratch": {"mountPaths": ["/tmp", "/opt/spark/work-dir", "/var/cache"], "sizeLimit": "2Gi", "medium": "Memory"}}),
     "existing-executor-sa-kill-enabled": ("etl", {"app": {"mainApplicationFile": PI}, "executor": {"serviceAccount": {"create": False, "name": "spark-executor"}}, "ui": {"killEnabled": True}}),
+    "chart-defaults-only": ("sparkpi", {}),
+    "spark-documented-keys": ("etl", {"sparkConf": {"spark.metrics.conf.*.sink.prometheusServlet.class": "org.apache.spark.metrics.sink.PrometheusServlet", "spark.metrics.conf.*.sink.prometheusServlet.path": "/metrics/prometheus", "spark.kubernetes.driver.annotation.prometheus.io/scrape": "true", "spark.hadoop.fs.s3a.bucket.raw-data.endpoint": "https://s3.eu-west-1.amazonaws.com", "spark.sql.catalog.lake.warehouse": "s3a://lake/warehouse", "spark.redaction.string.regex": "(?i)token=[^&\\s]+"}}),
+    "egress-object-store-and-metastore": ("etl", {"networkPolicy": {"egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}], "ports": [{"port": 443, "protocol": "TCP"}]}, {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "hive"}}}], "ports": [{"port": 9083, "protocol": "TCP"}]}]}}),
+    "dynamic-allocation-from-zero": ("etl", {"app": {"mainApplicationFile": PI}, "executor": {"instances": 0, "requestCores": "500m", "limitCores": "1"}, "dynamicAllocation": {"enabled": True, "minExecutors": 0, "maxExecutors": 1}}),
     "no-security-context": ("etl", {"app": {"mainApplicationFile": PI}, "driver": {"podSecurityContext": None, "securityContext": None}, "executor": {"podSecurityContext": None, "securityContext": None}}),
 }
 

@@ -46,8 +46,10 @@ def _validator(chart_dir: Path) -> Any:
 
 
 def _describe(error: Any) -> str:
+    """One line naming the value and the fix; the hints are the schema's `errorMessage`s."""
     path = list(error.absolute_path)
     where = _dotted(path)
+    hint = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
     if error.validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
         unexpected = sorted(set(error.instance) - set(known)) if isinstance(error.instance, dict) else []
@@ -56,11 +58,7 @@ def _describe(error: Any) -> str:
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
         key = _dotted([*path, missing])
-        if key == "app.mainApplicationFile":
-            return f"{key} is required: set it to the application file, e.g. local:///opt/spark/examples/src/main/python/pi.py"
         return f"{key} is required: set it in a values file or with --set {key}=..."
-    if path == ["app", "mainApplicationFile"] and error.validator == "minLength":
-        return "app.mainApplicationFile is required: set it to the application file, e.g. local:///opt/spark/examples/src/main/python/pi.py"
     if error.validator == "enum":
         choices = ", ".join(str(choice) for choice in error.validator_value)
         return f"{where} is {error.instance!r}: it must be one of {choices}"
@@ -68,14 +66,13 @@ def _describe(error: Any) -> str:
         wanted = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
         return f"{where} is {error.instance!r} ({type(error.instance).__name__}): it must be of type {wanted}"
     if "propertyNames" in error.schema_path:
-        return f"{where} has an invalid key {error.instance!r}: {error.schema.get('description', error.message)}"
-    if error.validator == "minLength" and error.instance == "" and error.schema.get("description"):
-        return f"{where} is empty: {error.schema['description']}"
-    if error.validator == "anyOf" and error.schema.get("description"):
-        return f"{where}: {error.schema['description']}"
-    if error.validator in ("pattern", "oneOf", "maxLength", "minLength") and error.schema.get("description"):
-        description = error.schema["description"]
-        return f"{where} is {error.instance!r}: expected {description[0].lower()}{description[1:]}"
+        return f"{where} has an invalid key {error.instance!r}: {hint or error.message}"
+    if error.validator == "minLength" and error.instance == "" and hint:
+        return f"{where} is empty: {hint}"
+    if error.validator == "anyOf" and hint:
+        return f"{where}: {hint}"
+    if hint:
+        return f"{where} is {error.instance!r}: expected {hint}"
     return f"{where}: {error.message}"
 
 

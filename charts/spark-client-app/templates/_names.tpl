@@ -1,0 +1,90 @@
+{{/*
+Names: the app-name and the name of every object the chart renders (one helper per object, so a
+name is written once). Nothing here is random or reads the cluster.
+
+Length rule: the app-name is a DNS-1035 label of at most 47 characters (Spark's limit for
+spark.kubernetes.executor.podNamePrefix; checked once per render by spark-client-app.checkAppName
+in _preflight.tpl). Every object name is <app>-<suffix> with a suffix of at most 16 characters
+including the dash, so every name is at most 63 characters and nothing needs truncating.
+The longest suffix today is "-driver-netpol" (14). A new object keeps its suffix within 16;
+tests/test_chart_names.py checks both the rule and this comment.
+*/}}
+
+{{/* The app-name (string): nameOverride, else the release name. */}}
+{{- define "spark-client-app.appName" -}}
+{{- .Values.nameOverride | default .Release.Name -}}
+{{- end -}}
+
+{{/* Name of the driver Pod (also spark.kubernetes.driver.pod.name): <app>-driver. */}}
+{{- define "spark-client-app.driverPodName" -}}
+{{- include "spark-client-app.appName" . }}-driver
+{{- end -}}
+
+{{/* Name of the driver's headless Service (spark.driver.host): <app>-driver-svc. */}}
+{{- define "spark-client-app.driverServiceName" -}}
+{{- include "spark-client-app.appName" . }}-driver-svc
+{{- end -}}
+
+{{/* Name of the Spark UI Service: <app>-ui-svc. */}}
+{{- define "spark-client-app.uiServiceName" -}}
+{{- include "spark-client-app.appName" . }}-ui-svc
+{{- end -}}
+
+{{/* Name of the Spark UI Ingress: <app>-ui-ingress. */}}
+{{- define "spark-client-app.uiIngressName" -}}
+{{- include "spark-client-app.appName" . }}-ui-ingress
+{{- end -}}
+
+{{/* Name of the default TLS Secret of the UI Ingress (ui.ingress.tls without secretName): <app>-ui-tls. */}}
+{{- define "spark-client-app.uiTlsSecretName" -}}
+{{- include "spark-client-app.appName" . }}-ui-tls
+{{- end -}}
+
+{{/* Name of the ConfigMap with spark-defaults.conf, spark-env.sh and the executor pod template: <app>-cm. */}}
+{{- define "spark-client-app.configMapName" -}}
+{{- include "spark-client-app.appName" . }}-cm
+{{- end -}}
+
+{{/* Name of the Volcano PodGroup: <app>-podgroup. */}}
+{{- define "spark-client-app.podGroupName" -}}
+{{- include "spark-client-app.appName" . }}-podgroup
+{{- end -}}
+
+{{/* Name of the driver's NetworkPolicy: <app>-driver-netpol. */}}
+{{- define "spark-client-app.driverNetworkPolicyName" -}}
+{{- include "spark-client-app.appName" . }}-driver-netpol
+{{- end -}}
+
+{{/* Name of the executors' NetworkPolicy: <app>-exec-netpol. */}}
+{{- define "spark-client-app.executorNetworkPolicyName" -}}
+{{- include "spark-client-app.appName" . }}-exec-netpol
+{{- end -}}
+
+{{/* Name of the driver's Role: <app>-driver. */}}
+{{- define "spark-client-app.driverRoleName" -}}
+{{- include "spark-client-app.appName" . }}-driver
+{{- end -}}
+
+{{/* Name of the RoleBinding of the driver's Role to its ServiceAccount: <app>-driver. */}}
+{{- define "spark-client-app.driverRoleBindingName" -}}
+{{- include "spark-client-app.appName" . }}-driver
+{{- end -}}
+
+{{/* Name of the driver's ServiceAccount: serviceAccount.name, else <app>-driver when created, else the namespace's "default". */}}
+{{- define "spark-client-app.driverServiceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- .Values.serviceAccount.name | default (printf "%s-driver" (include "spark-client-app.appName" .)) -}}
+{{- else -}}
+{{- .Values.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of the executors' ServiceAccount: executor.serviceAccount.name, else <app>-executor when created, else "default". */}}
+{{- define "spark-client-app.executorServiceAccountName" -}}
+{{- $sa := .Values.executor.serviceAccount -}}
+{{- if $sa.create -}}
+{{- $sa.name | default (printf "%s-executor" (include "spark-client-app.appName" .)) -}}
+{{- else -}}
+{{- $sa.name | default "default" -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,240 @@
+{{/*
+Checks of the values, kept apart from the templates that render objects. Each renders nothing and
+`fail`s with one line that names the keys and the fix. spark-client-app.preflight runs them all,
+once per render, from configmap.yaml (always rendered).
+
+The schema (values.schema.json) checks each value on its own; these checks need the chart's files
+(credentials, wiring keys) or several values at once (the cross-field rules). sparkhelm renders
+through the chart, so its users get the same checks.
+*/}}
+
+{{/* Runs every check below. */}}
+{{- define "spark-client-app.preflight" -}}
+{{- include "spark-client-app.checkAppName" . -}}
+{{- include "spark-client-app.refuseWiringKeys" . -}}
+{{- include "spark-client-app.refuseCredentials" . -}}
+{{- include "spark-client-app.refuseSnippets" . -}}
+{{- include "spark-client-app.checkCrossFieldRules" . -}}
+{{- end -}}
+
+{{/* The app-name: a DNS-1035 label of at most 47 characters (see _names.tpl). */}}
+{{- define "spark-client-app.checkAppName" -}}
+{{- $name := include "spark-client-app.appName" . -}}
+{{- if gt (len $name) 47 -}}
+{{- fail (printf "app name %q has %d characters, the limit is 47 (Spark's executor pod name prefix): set nameOverride or use a shorter release name" $name (len $name)) -}}
+{{- end -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
+{{- fail (printf "app name %q is not a DNS-1035 label: use lowercase letters, digits and '-', start with a letter and end with a letter or digit (set nameOverride)" $name) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Refuse a sparkConf key that the client-mode wiring owns, naming the value to set instead
+(files/wiring-keys.yaml is shared with the sparkhelm CLI).
+*/}}
+{{- define "spark-client-app.refuseWiringKeys" -}}
+{{- $wiringText := printf "\n%s" (.Files.Get "files/wiring-keys.yaml") -}}
+{{- range $key, $_ := .Values.sparkConf -}}
+{{- /* A line search first: parsing wiring-keys.yaml costs more than the rest of the checks. */ -}}
+{{- if contains (printf "\n%s:" $key) $wiringText -}}
+{{- $wiring := $wiringText | fromYaml -}}
+{{- fail (printf "sparkConf.%s is set by the chart (client-mode wiring): remove it and set %s instead" $key (get $wiring $key)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Refuse credentials where they would be stored in clear: in the ConfigMap (sparkConf, sparkEnv), in
+literal environment variables, in application arguments, and therefore in the Helm release record
+too. What a credential looks like is in files/credentials.yaml (shared with the sparkhelm CLI).
+*/}}
+{{- define "spark-client-app.refuseCredentials" -}}
+{{- $c := .Files.Get "files/credentials.yaml" | fromYaml -}}
+{{- $fix := "put it in a Kubernetes Secret and use secrets.env (an environment variable; Hadoop keys can then say ${env.NAME}) or secrets.files" -}}
+{{- $checks := list -}}
+{{- range $key, $val := .Values.sparkConf -}}
+{{- $checks = append $checks (dict "where" (printf "sparkConf.%s" $key) "name" $key "value" (toString $val)) -}}
+{{- end -}}
+{{- range $i, $line := splitList "\n" (.Values.sparkEnv | default "") -}}
+{{- if regexMatch "^\\s*(export\\s+)?[A-Za-z_][A-Za-z0-9_]*=" $line -}}
+{{- $name := regexReplaceAll "^\\s*(export\\s+)?([A-Za-z_][A-Za-z0-9_]*)=.*$" $line "${2}" -}}
+{{- $value := regexReplaceAll "^[^=]*=" $line "" | trim | trimAll "\"'" -}}
+{{- $checks = append $checks (dict "where" (printf "sparkEnv line %d (%s)" (add1 $i) $name) "name" $name "value" $value) -}}
+{{- else -}}
+{{- $checks = append $checks (dict "where" (printf "sparkEnv line %d" (add1 $i)) "name" "" "value" $line) -}}
+{{- end -}}
+{{- end -}}
+{{- range $role := list "driver" "executor" -}}
+{{- range $i, $e := (get $.Values $role).env -}}
+{{- if hasKey $e "value" -}}
+{{- $checks = append $checks (dict "where" (printf "%s.env[%d] (%s)" $role $i $e.name) "name" (toString $e.name) "value" (toString $e.value)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $arg := .Values.app.arguments -}}
+{{- $checks = append $checks (dict "where" (printf "app.arguments[%d]" $i) "name" "" "value" (toString $arg)) -}}
+{{- end -}}
+{{- /* sprig compiles a regex on every call: `and` stops at the first false, and the value patterns
+  run only when the cheap valueHint matches, so a clean value costs two small compiles. */ -}}
+{{- range $checks -}}
+{{- $words := regexReplaceAll "([a-z0-9])([A-Z])" .name "${1}.${2}" | lower -}}
+{{- if and (regexMatch $c.key $words) (not (regexMatch $c.allowedKey $words)) (not (regexMatch $c.allowedValue .value)) -}}
+{{- fail (printf "%s looks like a credential, which would be stored in clear in a ConfigMap or pod spec and in the Helm release: %s" .where $fix) -}}
+{{- end -}}
+{{- if regexMatch $c.valueHint .value -}}
+{{- $value := .value -}}
+{{- $where := .where -}}
+{{- range $what, $pattern := $c.values -}}
+{{- if regexMatch $pattern $value -}}
+{{- fail (printf "%s holds what looks like %s, which would be stored in clear in a ConfigMap or pod spec and in the Helm release: %s" $where $what $fix) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Refuse snippet annotations on the Ingress (ingress-nginx *-snippet: CVE-2021-25742). */}}
+{{- define "spark-client-app.refuseSnippets" -}}
+{{- range $source, $ann := dict "ui.ingress.annotations" .Values.ui.ingress.annotations "commonAnnotations" .Values.commonAnnotations -}}
+{{- range $key, $_ := $ann -}}
+{{- if hasSuffix "-snippet" $key -}}
+{{- fail (printf "%s.%s is refused: snippet annotations inject ingress controller configuration (CVE-2021-25742); use ui.ingress.auth, or ask the cluster admin" $source $key) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A Kubernetes CPU quantity as a number of millicores: "500m" -> 500, "1.5" or 1.5 -> 1500, 2 -> 2000.
+The schema admits only these forms.
+*/}}
+{{- define "spark-client-app.cpuMillicores" -}}
+{{- $s := toString . -}}
+{{- if hasSuffix "m" $s -}}{{ trimSuffix "m" $s | int64 }}
+{{- else -}}{{ round (mulf (float64 $s) 1000) 0 | int64 }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rules that involve several values, each of which is valid on its own. Without them the release
+installs and the application fails later: when the driver starts (Spark's own checks), when Spark
+asks for executor pods (the API server's), or never visibly (a NetworkPolicy that drops traffic).
+*/}}
+{{- define "spark-client-app.checkCrossFieldRules" -}}
+{{- $v := .Values -}}
+
+{{- /* One node affinity per role: the shorthand builds the nodeAffinity that affinity would also set. */ -}}
+{{- range $role := list "driver" "executor" -}}
+{{- $r := get $v $role -}}
+{{- if and ($r.nodeAffinity | default dict).values (hasKey ($r.affinity | default dict) "nodeAffinity") -}}
+{{- fail (printf "%s.nodeAffinity.values and %s.affinity.nodeAffinity are both set: keep one of them" $role $role) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Host mode serves the UI at <app>.<domain>. */ -}}
+{{- $ing := $v.ui.ingress -}}
+{{- if and $ing.enabled (eq $ing.mode "host") (not ($ing.domain | default $ing.host)) -}}
+{{- fail "ui.ingress.domain is required when ui.ingress.mode is host: the UI is served at <app>.<domain>" -}}
+{{- end -}}
+
+{{- /* Spark's SparkSubmitArguments: no executors is only valid with dynamic allocation. */ -}}
+{{- $da := $v.dynamicAllocation -}}
+{{- if and (not $da.enabled) (eq ($v.executor.instances | int) 0) -}}
+{{- fail "executor.instances is 0 without dynamic allocation: Spark refuses to start an application without executors; set executor.instances to 1 or more, or dynamicAllocation.enabled=true" -}}
+{{- end -}}
+
+{{- /* Spark's ExecutorAllocationManager refuses these when the driver starts. (executor.instances
+  outside [min, max] is not refused: Spark starts max(minExecutors, executor.instances) executors.) */ -}}
+{{- if $da.enabled -}}
+{{- if eq ($da.maxExecutors | int) 0 -}}
+{{- fail "dynamicAllocation.maxExecutors is 0: Spark refuses it with dynamic allocation (spark.dynamicAllocation.maxExecutors cannot be 0); set it to 1 or more" -}}
+{{- end -}}
+{{- if gt ($da.minExecutors | int) ($da.maxExecutors | int) -}}
+{{- fail (printf "dynamicAllocation.minExecutors (%d) is greater than dynamicAllocation.maxExecutors (%d): Spark refuses it when the driver starts; lower minExecutors or raise maxExecutors" ($da.minExecutors | int) ($da.maxExecutors | int)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* Spark's SparkContext: a task must fit in one executor. */ -}}
+{{- with index ($v.sparkConf | default dict) "spark.task.cpus" -}}
+{{- if gt (include "spark-client-app.confText" . | int) ($v.executor.cores | int) -}}
+{{- fail (printf "sparkConf.spark.task.cpus (%s) is greater than executor.cores (%d): Spark refuses it when the driver starts; raise executor.cores or lower spark.task.cpus" (include "spark-client-app.confText" .) ($v.executor.cores | int)) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* The API server refuses executor pods whose CPU request exceeds their limit, at run time. */ -}}
+{{- with $v.executor.limitCores -}}
+{{- $request := $v.executor.requestCores | default $v.executor.cores -}}
+{{- $requestKey := ternary "executor.requestCores" "executor.cores" (ne (toString ($v.executor.requestCores | default "")) "") -}}
+{{- if gt (include "spark-client-app.cpuMillicores" $request | int64) (include "spark-client-app.cpuMillicores" . | int64) -}}
+{{- fail (printf "%s (%v) is greater than executor.limitCores (%v): Kubernetes refuses executor pods whose CPU request exceeds their limit; raise executor.limitCores or lower %s" $requestKey $request . $requestKey) -}}
+{{- end -}}
+{{- end -}}
+
+{{- /* The driver binds each of its three ports on its own. */ -}}
+{{- $ports := dict -}}
+{{- range $key, $port := dict "driver.port" $v.driver.port "driver.blockManagerPort" $v.driver.blockManagerPort "ui.port" $v.ui.port -}}
+{{- $p := $port | int | toString -}}
+{{- if hasKey $ports $p -}}
+{{- fail (printf "%s and %s are both %s: the driver binds each of its ports on its own; give driver.port, driver.blockManagerPort and ui.port three different values" (get $ports $p) $key $p) -}}
+{{- end -}}
+{{- $_ := set $ports $p $key -}}
+{{- end -}}
+
+{{- /* A node port exists only on a NodePort Service. */ -}}
+{{- if and $v.ui.service.nodePort (ne $v.ui.service.type "NodePort") -}}
+{{- fail (printf "ui.service.nodePort (%d) is set but ui.service.type is %s: set ui.service.type=NodePort, or remove ui.service.nodePort" ($v.ui.service.nodePort | int) $v.ui.service.type) -}}
+{{- end -}}
+
+{{- /* The driver's Role may create and delete pods: never bind it to the namespace's default account. */ -}}
+{{- if and $v.rbac.create (not $v.serviceAccount.create) (not $v.serviceAccount.name) -}}
+{{- fail "rbac.create with serviceAccount.create=false and no serviceAccount.name would bind the driver's Role to the namespace's default ServiceAccount, which every other pod uses: set serviceAccount.name, or serviceAccount.create=true, or rbac.create=false" -}}
+{{- end -}}
+{{- if and $v.serviceAccount.create $v.executor.serviceAccount.create (eq (include "spark-client-app.driverServiceAccountName" .) (include "spark-client-app.executorServiceAccountName" .)) -}}
+{{- fail (printf "serviceAccount.name and executor.serviceAccount.name are both %q and both created: two ServiceAccounts cannot share a name, and the executors would get the driver's Role; give them different names" (include "spark-client-app.driverServiceAccountName" .)) -}}
+{{- end -}}
+
+{{- /* With NetworkPolicies, only the listed peers reach the UI port. */ -}}
+{{- if and $v.networkPolicy.enabled $ing.enabled (not $v.networkPolicy.ingressControllerPeers) (not $v.networkPolicy.uiPeers) (ne $v.ui.service.type "NodePort") -}}
+{{- fail "ui.ingress.enabled with networkPolicy.enabled needs networkPolicy.ingressControllerPeers (or networkPolicy.uiPeers): without a peer the NetworkPolicy drops the ingress controller's traffic to the UI; set the ingress controller's namespace there, or networkPolicy.enabled=false" -}}
+{{- end -}}
+
+{{- /* Kubernetes refuses a container with two volumes on one path, and a pod with two volumes of one
+  name: for the executors only when Spark creates them, at run time. */ -}}
+{{- range $role := list "driver" "executor" -}}
+{{- $r := get $v $role -}}
+{{- $paths := dict -}}
+{{- $names := dict -}}
+{{- if eq $role "driver" -}}
+{{- $_ := set $paths (include "spark-client-app.sparkConfDir" $) "the Spark configuration" -}}
+{{- $_ := set $names "spark-conf" "the Spark configuration" -}}
+{{- end -}}
+{{- if $v.hadoop.configMap -}}
+{{- $_ := set $paths (include "spark-client-app.hadoopConfDir" $) "hadoop.configMap" -}}
+{{- $_ := set $names "hadoop-conf" "hadoop.configMap" -}}
+{{- end -}}
+{{- $mounts := list -}}
+{{- range $i, $path := $v.scratch.mountPaths -}}
+{{- $mounts = append $mounts (dict "path" $path "name" (printf "scratch-%d" $i) "key" (printf "scratch.mountPaths[%d]" $i)) -}}
+{{- end -}}
+{{- range $i, $f := $v.secrets.files -}}
+{{- $mounts = append $mounts (dict "path" $f.mountPath "name" (printf "secret-%d" $i) "key" (printf "secrets.files[%d].mountPath" $i)) -}}
+{{- end -}}
+{{- range $i, $m := $r.volumeMounts -}}
+{{- $mounts = append $mounts (dict "path" $m.mountPath "name" "" "key" (printf "%s.volumeMounts[%d]" $role $i)) -}}
+{{- end -}}
+{{- range $m := $mounts -}}
+{{- $path := toString $m.path -}}
+{{- if hasKey $paths $path -}}
+{{- fail (printf "%s and %s both mount %s in the %s container: Kubernetes refuses two volumes on one path; change one of them" (get $paths $path) $m.key $path $role) -}}
+{{- end -}}
+{{- $_ := set $paths $path $m.key -}}
+{{- with $m.name }}{{ $_ := set $names . $m.key }}{{ end -}}
+{{- end -}}
+{{- range $i, $vol := $r.volumes -}}
+{{- $name := toString $vol.name -}}
+{{- if hasKey $names $name -}}
+{{- fail (printf "%s.volumes[%d] is named %q, a name the chart gives to %s: Kubernetes refuses two volumes of one name; rename it" $role $i $name (get $names $name)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,113 @@
+{{/*
+The Spark configuration: spark-defaults.conf, from the user's sparkConf plus the client-mode
+wiring the chart owns (files/wiring-keys.yaml lists the wiring keys; _preflight.tpl refuses them
+in sparkConf).
+*/}}
+
+{{/* The directory where the ConfigMap is mounted in the driver: SPARK_CONF_DIR. */}}
+{{- define "spark-client-app.sparkConfDir" -}}
+/etc/spark/conf
+{{- end -}}
+
+{{/*
+One spark-defaults.conf value (or application argument) as text. Numbers arrive from values as
+floats: whole ones print as integers (200, not 2e+02), others as they are (0.5).
+*/}}
+{{- define "spark-client-app.confText" -}}
+{{- if kindIs "float64" . -}}
+{{- if eq (float64 (int64 .)) . }}{{ int64 . }}{{ else }}{{ . }}{{ end -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* A dependency list, app.<kind> plus app.dependencies.<kind>, as one comma-separated string. Call with (dict "ctx" $ "kind" "jars"). */}}
+{{- define "spark-client-app.dependencyList" -}}
+{{- $app := .ctx.Values.app -}}
+{{- $deps := $app.dependencies | default dict -}}
+{{- join "," (concat (get $app .kind | default list) (get $deps .kind | default list)) -}}
+{{- end -}}
+
+{{/*
+Renders nothing; sets every spark-defaults.conf entry (the secure defaults, the user's sparkConf,
+then the wiring) into the dict given as "conf". Call with (dict "ctx" $ "conf" $dict); filling a
+dict spares a toYaml/fromYaml round trip.
+*/}}
+{{- define "spark-client-app.fillSparkConf" -}}
+{{- $conf := .conf -}}
+{{- with .ctx -}}
+{{- $v := .Values -}}
+{{- $app := include "spark-client-app.appName" . -}}
+{{- $_ := merge $conf (.Files.Get "files/secure-defaults.yaml" | fromYaml) -}}
+{{- range $key, $val := $v.sparkConf -}}
+{{- $_ := set $conf $key (include "spark-client-app.confText" $val) -}}
+{{- end -}}
+{{- $_ := set $conf "spark.master" "k8s://https://kubernetes.default.svc:443" -}}
+{{- $_ := set $conf "spark.submit.deployMode" "client" -}}
+{{- $_ := set $conf "spark.app.name" ($v.app.name | default $app) -}}
+{{- $_ := set $conf "spark.kubernetes.namespace" .Release.Namespace -}}
+{{- $_ := set $conf "spark.kubernetes.driver.pod.name" (include "spark-client-app.driverPodName" .) -}}
+{{- $_ := set $conf "spark.kubernetes.executor.podNamePrefix" $app -}}
+{{- $_ := set $conf "spark.kubernetes.executor.podTemplateFile" (printf "%s/executor-pod-template.yaml" (include "spark-client-app.sparkConfDir" .)) -}}
+{{- $_ := set $conf "spark.kubernetes.executor.podTemplateContainerName" "executor" -}}
+{{- $_ := set $conf "spark.kubernetes.container.image" (include "spark-client-app.imageRef" .) -}}
+{{- $_ := set $conf "spark.kubernetes.container.image.pullPolicy" $v.image.pullPolicy -}}
+{{- with include "spark-client-app.pullSecretNames" . | fromYamlArray }}{{ $_ := set $conf "spark.kubernetes.container.image.pullSecrets" (join "," .) }}{{ end -}}
+{{- $_ := set $conf "spark.driver.host" (printf "%s.%s.svc" (include "spark-client-app.driverServiceName" .) .Release.Namespace) -}}
+{{- $_ := set $conf "spark.driver.port" ($v.driver.port | int | toString) -}}
+{{- $_ := set $conf "spark.driver.blockManager.port" ($v.driver.blockManagerPort | int | toString) -}}
+{{- $_ := set $conf "spark.blockManager.port" ($v.executor.blockManagerPort | int | toString) -}}
+{{- $_ := set $conf "spark.kubernetes.authenticate.executor.serviceAccountName" (include "spark-client-app.executorServiceAccountName" .) -}}
+{{- $_ := set $conf "spark.driver.memory" $v.driver.memory -}}
+{{- $_ := set $conf "spark.driver.cores" ($v.driver.cores | int | toString) -}}
+{{- $_ := set $conf "spark.executor.instances" ($v.executor.instances | int | toString) -}}
+{{- $_ := set $conf "spark.executor.cores" ($v.executor.cores | int | toString) -}}
+{{- $_ := set $conf "spark.executor.memory" $v.executor.memory -}}
+{{- with $v.executor.memoryOverhead }}{{ $_ := set $conf "spark.executor.memoryOverhead" . }}{{ end -}}
+{{- with $v.executor.requestCores }}{{ $_ := set $conf "spark.kubernetes.executor.request.cores" (toString .) }}{{ end -}}
+{{- with $v.executor.limitCores }}{{ $_ := set $conf "spark.kubernetes.executor.limit.cores" (toString .) }}{{ end -}}
+{{- if $v.dynamicAllocation.enabled -}}
+{{- $_ := set $conf "spark.dynamicAllocation.enabled" "true" -}}
+{{- $_ := set $conf "spark.dynamicAllocation.shuffleTracking.enabled" "true" -}}
+{{- $_ := set $conf "spark.dynamicAllocation.minExecutors" ($v.dynamicAllocation.minExecutors | int | toString) -}}
+{{- $_ := set $conf "spark.dynamicAllocation.maxExecutors" ($v.dynamicAllocation.maxExecutors | int | toString) -}}
+{{- $_ := set $conf "spark.dynamicAllocation.initialExecutors" ($v.executor.instances | int | toString) -}}
+{{- end -}}
+{{- $_ := set $conf "spark.ui.port" ($v.ui.port | int | toString) -}}
+{{- $_ := set $conf "spark.ui.killEnabled" (ternary "true" "false" $v.ui.killEnabled) -}}
+{{- if include "spark-client-app.uiPathMode" . -}}
+{{- $_ := set $conf "spark.ui.proxyBase" (include "spark-client-app.uiPath" .) -}}
+{{- $redirect := $v.ui.ingress.proxyRedirectUri -}}
+{{- if not $redirect -}}
+{{- $host := include "spark-client-app.uiHost" . -}}
+{{- $redirect = ternary (printf "%s://%s" (include "spark-client-app.uiScheme" .) $host) "/" (ne $host "") -}}
+{{- end -}}
+{{- $_ := set $conf "spark.ui.proxyRedirectUri" $redirect -}}
+{{- end -}}
+{{- range $kind, $key := dict "jars" "spark.jars" "files" "spark.files" "pyFiles" "spark.submit.pyFiles" "packages" "spark.jars.packages" "repositories" "spark.jars.repositories" "archives" "spark.archives" -}}
+{{- with include "spark-client-app.dependencyList" (dict "ctx" $.ctx "kind" $kind) }}{{ $_ := set $conf $key . }}{{ end -}}
+{{- end -}}
+{{- if and (hasKey $conf "spark.jars.packages") (not (hasKey $conf "spark.jars.ivy")) -}}
+{{- $_ := set $conf "spark.jars.ivy" "/tmp/.ivy2" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The text of spark-defaults.conf: one "key value" line per entry, sorted by key.
+Spark reads the file with java.util.Properties.load, where a backslash starts an escape (and one
+at the end of a line joins the next line), and a value's leading "=" or ":" would be taken as a
+separator. So a backslash is written as "\\" and a leading "=" or ":" as "\=" or "\:"; Spark then
+reads every value as given. Keys need no escaping: the schema refuses whitespace, "=", ":" and "\"
+in them, and newlines anywhere.
+*/}}
+{{- define "spark-client-app.sparkDefaultsConf" -}}
+# Generated by the spark-client-app chart from values; do not edit.
+{{- $conf := dict }}
+{{- include "spark-client-app.fillSparkConf" (dict "ctx" . "conf" $conf) }}
+{{- range $key := keys $conf | sortAlpha }}
+{{- $value := get $conf $key | replace "\\" "\\\\" }}
+{{- if or (hasPrefix "=" $value) (hasPrefix ":" $value) }}{{ $value = printf "\\%s" $value }}{{ end }}
+{{ printf "%-48s %s" $key $value }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,153 @@
+"""The chart's cross-field rules (templates/_preflight.tpl): values each valid on their own that would
+install and fail later. Every rule is rendered twice: broken (the one-line error names the keys and
+the fix) and with a valid neighbour (it renders)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import pytest
+
+from sparkhelm.errors import UserError
+from tests.conftest import CHART, render_objects
+
+Obj = dict[str, Any]
+
+#: (id, values that break a rule, words the error must contain, a valid neighbour of those values)
+RULES: list[tuple[str, Obj, list[str], Obj]] = [
+    ("min-above-max",
+     {"dynamicAllocation": {"enabled": True, "minExecutors": 5, "maxExecutors": 3}},
+     ["dynamicAllocation.minExecutors (5)", "dynamicAllocation.maxExecutors (3)", "lower minExecutors or raise maxExecutors"],
+     {"dynamicAllocation": {"enabled": True, "minExecutors": 3, "maxExecutors": 3}}),
+    ("min-above-max-matters-only-with-dynamic-allocation",
+     {"dynamicAllocation": {"enabled": True, "minExecutors": 4, "maxExecutors": 2}},
+     ["dynamicAllocation.minExecutors (4)"],
+     {"dynamicAllocation": {"enabled": False, "minExecutors": 4, "maxExecutors": 2}}),
+    ("no-executors-without-dynamic-allocation",
+     {"executor": {"instances": 0}},
+     ["executor.instances is 0", "dynamicAllocation.enabled=true"],
+     {"executor": {"instances": 0}, "dynamicAllocation": {"enabled": True, "minExecutors": 0, "maxExecutors": 4}}),
+    ("task-cpus-above-executor-cores",
+     {"executor": {"cores": 2}, "sparkConf": {"spark.task.cpus": 4}},
+     ["sparkConf.spark.task.cpus (4)", "executor.cores (2)", "raise executor.cores"],
+     {"executor": {"cores": 4}, "sparkConf": {"spark.task.cpus": 4}}),
+    ("request-above-limit",
+     {"executor": {"requestCores": "1500m", "limitCores": 1}},
+     ["executor.requestCores (1500m)", "executor.limitCores (1)", "raise executor.limitCores"],
+     {"executor": {"requestCores": "1000m", "limitCores": 1}}),
+    ("cores-above-limit",
+     {"executor": {"cores": 2, "limitCores": "1.5"}},
+     ["executor.cores (2)", "executor.limitCores (1.5)"],
+     {"executor": {"cores": 2, "limitCores": "2000m"}}),
+    ("driver-port-equals-ui-port",
+     {"driver": {"port": 4040}},
+     ["driver.port and ui.port are both 4040", "three different values"],
+     {"driver": {"port": 4041}}),
+    ("block-manager-port-equals-driver-port",
+     {"driver": {"port": 7100, "blockManagerPort": 7100}},
+     ["driver.blockManagerPort and driver.port are both 7100"],
+     {"driver": {"port": 7100, "blockManagerPort": 7101}}),
+    ("node-port-on-cluster-ip",
+     {"ui": {"service": {"type": "ClusterIP", "nodePort": 30440}}},
+     ["ui.service.nodePort (30440)", "ui.service.type is ClusterIP", "set ui.service.type=NodePort"],
+     {"ui": {"service": {"type": "NodePort", "nodePort": 30440}}}),
+    ("role-bound-to-default-account",
+     {"serviceAccount": {"create": False}, "rbac": {"create": True}},
+     ["rbac.create", "default ServiceAccount", "set serviceAccount.name"],
+     {"serviceAccount": {"create": False, "name": "spark-driver"}, "rbac": {"create": True}}),
+    ("one-name-for-both-service-accounts",
+     {"serviceAccount": {"name": "spark"}, "executor": {"serviceAccount": {"name": "spark"}}},
+     ["serviceAccount.name and executor.serviceAccount.name are both \"spark\"", "different names"],
+     {"serviceAccount": {"name": "spark"}, "executor": {"serviceAccount": {"name": "spark-exec"}}}),
+    ("ingress-blocked-by-network-policy",
+     {"ui": {"ingress": {"enabled": True}}, "networkPolicy": {"ingressControllerPeers": []}},
+     ["networkPolicy.ingressControllerPeers", "networkPolicy.enabled=false"],
+     {"ui": {"ingress": {"enabled": True}}, "networkPolicy": {"ingressControllerPeers": [], "uiPeers": [{"podSelector": {}}]}}),
+    ("two-volumes-on-one-executor-path",
+     {"executor": {"volumes": [{"name": "data", "emptyDir": {}}], "volumeMounts": [{"name": "data", "mountPath": "/tmp"}]}},
+     ["scratch.mountPaths[0] and executor.volumeMounts[0] both mount /tmp in the executor container"],
+     {"executor": {"volumes": [{"name": "data", "emptyDir": {}}], "volumeMounts": [{"name": "data", "mountPath": "/data"}]}}),
+    ("secret-file-on-the-spark-conf-dir",
+     {"secrets": {"files": [{"secretName": "s", "mountPath": "/etc/spark/conf"}]}},
+     ["the Spark configuration and secrets.files[0].mountPath both mount /etc/spark/conf in the driver container"],
+     {"secrets": {"files": [{"secretName": "s", "mountPath": "/etc/spark/secrets"}]}}),
+    ("user-volume-named-like-a-chart-volume",
+     {"driver": {"volumes": [{"name": "scratch-0", "emptyDir": {}}]}},
+     ["driver.volumes[0] is named \"scratch-0\"", "scratch.mountPaths[0]", "rename it"],
+     {"driver": {"volumes": [{"name": "scratch-extra", "emptyDir": {}}]}}),
+    ("both-node-affinities",
+     {"executor": {"nodeAffinity": {"values": ["a"]}, "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}}},
+     ["executor.nodeAffinity.values and executor.affinity.nodeAffinity are both set"],
+     {"executor": {"nodeAffinity": {"values": ["a"]}, "affinity": {"podAntiAffinity": {}}}}),
+]
+
+
+def _render_error(tmp_path: Path, values: Obj) -> str:
+    with pytest.raises(UserError) as caught:
+        render_objects(tmp_path, values, name="rules")
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(("case", "broken", "words", "valid"), RULES, ids=[r[0] for r in RULES])
+def test_a_cross_field_rule_refuses_with_one_line_and_its_neighbour_renders(
+    tmp_path: Path, case: str, broken: Obj, words: list[str], valid: Obj
+) -> None:
+    message = _render_error(tmp_path, broken)
+    assert "\n" not in message, message
+    for word in words:
+        assert word in message, (word, message)
+    objects, _, _ = render_objects(tmp_path, valid, name="rules")
+    assert any(o["kind"] == "Pod" for o in objects)
+
+
+def test_the_rules_hold_for_raw_helm_users_too() -> None:
+    """Not a sparkhelm check: a plain Helm render of the chart refuses the same values."""
+    for _, broken, words, _ in RULES:
+        with helm_python.Chart.load(str(CHART)) as chart, pytest.raises(helm_python.HelmError, match=re.escape(words[0])):
+            chart.render(broken, name="rules", namespace="ns")
+
+
+def test_instances_outside_min_max_is_left_to_spark(tmp_path: Path) -> None:
+    """Spark 4.3 starts max(minExecutors, executor.instances) executors and refuses neither bound."""
+    for instances in (1, 9):
+        objects, _, _ = render_objects(tmp_path, {"executor": {"instances": instances}, "dynamicAllocation": {"enabled": True, "minExecutors": 2, "maxExecutors": 4}}, name="rules")
+        conf = next(o for o in objects if o["kind"] == "ConfigMap")["data"]["spark-defaults.conf"]
+        assert re.search(rf"^spark\.dynamicAllocation\.initialExecutors +{instances}$", conf, re.M)
+
+
+def test_every_fail_of_the_chart_lives_in_the_preflight_file() -> None:
+    """Checks apart: templates that render objects never fail; _preflight.tpl holds every check."""
+    for template in (CHART / "templates").iterdir():
+        if template.name != "_preflight.tpl":
+            assert "fail " not in template.read_text() and "required " not in template.read_text(), template.name
+    assert 'include "spark-client-app.preflight" .' in (CHART / "templates" / "configmap.yaml").read_text()
+
+
+def _helm(name: str) -> Path:
+    tools = os.environ.get("SPARKHELM_TOOLS")
+    binary = Path(tools or "/nonexistent") / name / "helm"
+    if not binary.is_file():
+        if os.environ.get("SPARKHELM_REQUIRE_TOOLS") == "1":
+            pytest.fail(f"{binary} is missing (SPARKHELM_REQUIRE_TOOLS=1)")
+        pytest.skip("SPARKHELM_TOOLS does not hold the helm binaries")
+    return binary
+
+
+@pytest.mark.parametrize("helm", ["helm3", "helm4"])
+def test_the_template_checks_stand_without_the_schema(helm: str) -> None:
+    """`--skip-schema-validation` drops the schema, not the chart's own rule on maxExecutors 0."""
+    binary = _helm(helm)
+    args = [str(binary), "template", "x", str(CHART), "--set", "dynamicAllocation.enabled=true,dynamicAllocation.maxExecutors=0"]
+    with_schema = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert with_schema.returncode != 0 and "maxExecutors" in with_schema.stderr
+    without = subprocess.run([*args, "--skip-schema-validation"], capture_output=True, text=True, timeout=120)
+    assert without.returncode != 0
+    assert "dynamicAllocation.maxExecutors is 0: Spark refuses it with dynamic allocation" in without.stderr
+    fixed = subprocess.run([*args[:-1], "dynamicAllocation.enabled=true,dynamicAllocation.maxExecutors=1", "--skip-schema-validation"],
+                           capture_output=True, text=True, timeout=120)
+    assert fixed.returncode == 0, fixed.stderr
