@@ -54,6 +54,21 @@ def _env(name: str, default: str | None) -> str | None:
     return os.environ.get(name) or default
 
 
+#: Set by the Helm plugin's launcher (helm-plugin/): then Helm's own environment gives the defaults.
+PLUGIN_MARK = "SPARKHELM_HELM_PLUGIN"
+
+
+def from_helm(name: str) -> str | None:
+    """A value Helm hands its plugins (HELM_NAMESPACE, HELM_KUBECONTEXT), when running as `helm sparkhelm`.
+
+    Helm consumes `-n` and `--kube-context` itself, even after the plugin's name, and passes them on
+    only in its environment; outside a plugin these variables are ignored, as sparkhelm's own flags rule.
+    """
+    if not os.environ.get(PLUGIN_MARK):
+        return None
+    return os.environ.get(name) or None
+
+
 def add_values_flags(parser: Parser, *, name: bool = True) -> None:
     """-f/--values, --set, --set-string (Helm's syntax and precedence), --name, --chart."""
     group = parser.add_argument_group("values")
@@ -93,11 +108,17 @@ def add_engine_flag(parser: Parser) -> None:
 def add_cluster_flags(parser: Parser, *, all_namespaces: bool = False) -> None:
     """-n/--namespace, --kubeconfig, --kube-context (and -A), resolved like kubectl."""
     group = parser.add_argument_group("cluster")
-    group.add_argument("-n", "--namespace", metavar="NS", help="Namespace. Default: the context's, else default.")
+    group.add_argument(
+        "-n", "--namespace", metavar="NS", default=from_helm("HELM_NAMESPACE"),
+        help="Namespace. Default: the context's, else default.",
+    )
     if all_namespaces:
         group.add_argument("-A", "--all-namespaces", action="store_true", help="Every namespace.")
     group.add_argument("--kubeconfig", metavar="FILE", help="Kubeconfig file. Default: $KUBECONFIG, then ~/.kube/config.")
-    group.add_argument("--kube-context", metavar="CTX", help="Kubeconfig context. Default: the current one.")
+    group.add_argument(
+        "--kube-context", metavar="CTX", default=from_helm("HELM_KUBECONTEXT"),
+        help="Kubeconfig context. Default: the current one.",
+    )
 
 
 def add_output_flag(parser: Parser) -> None:

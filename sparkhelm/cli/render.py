@@ -67,7 +67,10 @@ def register(subparsers: Any) -> None:
     """Add the commands of this module."""
     p = flags.command(subparsers, "template", "Print the application's Kubernetes objects as multi-document YAML.")
     flags.add_values_flags(p)
-    p.add_argument("-n", "--namespace", default="default", metavar="NS", help="Namespace to render for (default: default).")
+    p.add_argument(
+        "-n", "--namespace", default=flags.from_helm("HELM_NAMESPACE") or "default", metavar="NS",
+        help="Namespace to render for (default: default).",
+    )
     flags.add_engine_flag(p)
     p.set_defaults(handler=template)
 
