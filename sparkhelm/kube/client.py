@@ -518,7 +518,7 @@ def _api_error(method: str, path: str, status: int, reason: str, data: bytes) ->
 def _reason(cause: BaseException, timeout: float) -> str:
     """A short human reason for a transport failure."""
     if isinstance(cause, ssl.SSLCertVerificationError):
-        return f"TLS: {cause.verify_message or cause.reason}"
+        return f"TLS: certificate verify failed: {cause.verify_message or cause.reason}"
     if isinstance(cause, ssl.SSLError):
         return f"TLS: {cause.reason or cause}"
     if isinstance(cause, TimeoutError):

@@ -134,7 +134,8 @@ class Credentials:
         if self.client_cert and self.client_key:
             return self.client_cert, self.client_key
         if self.exec_config is not None:
-            credential = exec_credential(self.exec_config)
+            # the answer authorization() just got for this request, even if it expires meanwhile
+            credential = exec_credential(self.exec_config, expired_ok=True)
             if credential.client_cert and credential.client_key:
                 return credential.client_cert, credential.client_key
         return None
@@ -652,13 +653,13 @@ _EXEC_CACHE: dict[ExecConfig, ExecCredential] = {}
 _EXEC_LOCK = threading.Lock()
 
 
-def exec_credential(config: ExecConfig) -> ExecCredential:
-    """The plugin's credential, from the cache while it has not expired, else from a fresh run."""
+def exec_credential(config: ExecConfig, *, expired_ok: bool = False) -> ExecCredential:
+    """The plugin's credential, from the cache while it has not expired (or at all with `expired_ok`), else a run."""
     import time
 
     with _EXEC_LOCK:  # one run at a time: concurrent first requests must not start the plugin twice
         cached = _EXEC_CACHE.get(config)
-        if cached is not None and (cached.expires is None or cached.expires > time.time()):
+        if cached is not None and (expired_ok or cached.expires is None or cached.expires > time.time()):
             return cached
         credential = _run_exec(config)
         _EXEC_CACHE[config] = credential

@@ -53,14 +53,19 @@ class Behaviour:
     #: Answer every request with this status (e.g. 403) when set.
     status: int | None = None
     chatty_interval: float = 0.05
+    #: Close each connection right after answering, without saying so (as an idle timeout does).
+    drop_after_response: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class ApiServer:
     """An HTTPS (or HTTP) server on 127.0.0.1 with the behaviour above. Use as a context manager."""
 
-    def __init__(self, ca: trustme.CA | None, *, require_client_cert: bool = False) -> None:
+    def __init__(
+        self, ca: trustme.CA | None, *, require_client_cert: bool = False, names: tuple[str, ...] = API_SERVER_NAMES
+    ) -> None:
         self.behaviour = Behaviour()
+        self.sni: list[str | None] = []
         self.requests: list[Recorded] = []
         self.connections = 0
         self.handshake_failures = 0
@@ -69,7 +74,8 @@ class ApiServer:
         self.tls: ssl.SSLContext | None = None
         if ca is not None:
             self.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ca.issue_cert(*API_SERVER_NAMES).configure_cert(self.tls)
+            ca.issue_cert(*names).configure_cert(self.tls)
+            self.tls.sni_callback = lambda _sock, name, _context: self.sni.append(name)  # type: ignore[assignment,func-returns-value]
             if require_client_cert:
                 ca.configure_trust(self.tls)
                 self.tls.verify_mode = ssl.CERT_REQUIRED
@@ -120,6 +126,7 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
 def _handler(server: ApiServer) -> type[http.server.BaseHTTPRequestHandler]:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as the API server does
+        disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms delayed-ACK stalls
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
             pass
@@ -215,6 +222,8 @@ def _handler(server: ApiServer) -> type[http.server.BaseHTTPRequestHandler]:
                 self._send_json(200, {"method": self.command, "body": body.decode(), "query": query})
             else:
                 self._send_json(404, _status(404, "NotFound", f"{route} not found"))
+            if behaviour.drop_after_response:
+                self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve  # noqa: N815 - http.server's names
 
@@ -276,7 +285,11 @@ def _handler(server: ApiServer) -> type[http.server.BaseHTTPRequestHandler]:
 class ConnectProxy:
     """An HTTP CONNECT proxy (optionally itself behind TLS, i.e. an https:// proxy), counting its tunnels."""
 
-    def __init__(self, ca: trustme.CA | None = None, *, credentials: str | None = None) -> None:
+    def __init__(
+        self, ca: trustme.CA | None = None, *, credentials: str | None = None, upstream: str | None = None
+    ) -> None:
+        """`upstream`: dial this address whatever host CONNECT names (the proxy's own name resolution)."""
+        self.upstream = upstream
         self.tunnels: list[str] = []
         self.refused = 0
         self.credentials = credentials
@@ -337,7 +350,7 @@ class ConnectProxy:
                 client.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n")
                 return
         host, _, port = target.rpartition(":")
-        upstream = socket.create_connection((host.strip("[]"), int(port)))
+        upstream = socket.create_connection((self.upstream or host.strip("[]"), int(port)))
         self.tunnels.append(target)
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         _splice(client, upstream)
