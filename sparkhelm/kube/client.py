@@ -33,6 +33,7 @@ Not supported: HTTP/2, protobuf, SOCKS proxies (resolve refuses them with what t
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import io
 import json
@@ -40,7 +41,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlencode
 
@@ -232,30 +233,34 @@ class Client:
         if "timeoutSeconds" in params:
             seconds = min(seconds, int(params["timeoutSeconds"]))
         params["timeoutSeconds"] = str(seconds)
-        for line in self.stream_lines(path, query=params, deadline=deadline, accept="application/json"):
-            if not line.strip():
-                continue
-            try:
-                event = json.loads(line)
-            except ValueError:
-                raise EngineError(f"watch {path}: the API server sent a line that is not JSON: {line[:80]!r}") from None
-            if isinstance(event, dict):
-                yield event
+        lines = self.stream_lines(path, query=params, deadline=deadline, accept="application/json")
+        with contextlib.closing(lines):
+            for line in lines:
+                if not line.strip():
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    raise EngineError(f"watch {path}: a line that is not JSON: {line[:80]!r}") from None
+                if isinstance(event, dict):
+                    yield event
 
     def stream_lines(
         self, path: str, *, query: Mapping[str, str] | None = None, deadline: float, accept: str = "*/*"
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """Lines of a streamed answer (`pods/NAME/log?follow=true`) as they come, until the end or `deadline`.
 
         Every read waits at most until the deadline, and the deadline is checked after every read,
         so neither a silent server nor one that never stops talking keeps the iterator alive.
         """
         pending = b""
-        for chunk in self._stream(path, query=query, deadline=deadline, accept=accept):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                yield line.decode("utf-8", errors="replace")
+        # closing(): a caller that stops early closes the stream's connection now, not when collected
+        with contextlib.closing(self._stream(path, query=query, deadline=deadline, accept=accept)) as chunks:
+            for chunk in chunks:
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    yield line.decode("utf-8", errors="replace")
         if pending:
             yield pending.decode("utf-8", errors="replace")
 
@@ -310,7 +315,9 @@ class Client:
             decoded = json.loads(data)
         except ValueError:
             raise EngineError(f"{method} {path}: the API server answered {status} with something not JSON") from None
-        return decoded if isinstance(decoded, dict) else {"items": decoded}
+        if not isinstance(decoded, dict):
+            raise EngineError(f"{method} {path}: the API server answered {status} with JSON that is not an object")
+        return decoded
 
     def _send(
         self,
@@ -367,7 +374,9 @@ class Client:
                 )
             return conn, response
 
-    def _stream(self, path: str, *, query: Mapping[str, str] | None, deadline: float, accept: str) -> Iterator[bytes]:
+    def _stream(
+        self, path: str, *, query: Mapping[str, str] | None, deadline: float, accept: str
+    ) -> Generator[bytes, None, None]:
         """The body of a streamed answer, chunk by chunk, ending by `deadline` (see stream_lines)."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
