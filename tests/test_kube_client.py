@@ -544,3 +544,51 @@ def test_port_forward_carries_the_credentials(cluster: RunningCluster) -> None:
     client.port_forward("spark", "ui", 1).close()
     request = next(r for r in cluster.emulator._requests if "portforward" in str(r.url))
     assert request.headers.get("Authorization") == "Bearer emulator-secret-token"
+
+
+# --- the third oracle: what a real kubectl sends ---------------------------------------------------------
+
+
+def _oidc_token() -> str:
+    from tests.test_kubeconfig import jwt
+
+    return jwt({"iss": "https://idp.example", "aud": "k8s", "sub": "alice", "exp": int(time.time()) + 3600})
+
+
+USERS_FOR_KUBECTL: dict[str, Any] = {
+    "token": lambda tmp: {"token": "static-token"},
+    "token-file-with-newline": lambda tmp: {"tokenFile": str(_file(tmp / "token", "from-file\n"))},
+    "basic": lambda tmp: {"username": "admin", "password": "pa:ss word"},
+    "exec-v1": lambda tmp: {"exec": plugin_exec(tmp / "state", PLUGIN_TOKENS="exec-token")},
+    "exec-v1beta1": lambda tmp: {"exec": plugin_exec(tmp / "state", "client.authentication.k8s.io/v1beta1",
+                                                     PLUGIN_TOKENS="beta-token")},
+    "static-token-wins-over-exec": lambda tmp: {"token": "static", "exec": plugin_exec(tmp / "state")},
+    "oidc-id-token": lambda tmp: {"auth-provider": {"name": "oidc", "config": {
+        "client-id": "k8s", "idp-issuer-url": "https://idp.example", "id-token": _oidc_token()}}},
+}  # (no anonymous user: kubectl then prompts for a username on https)
+
+
+def _file(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(USERS_FOR_KUBECTL))
+def test_requests_carry_what_kubectl_sends(name: str, tmp_path: Path, ca: trustme.CA) -> None:
+    """Run `kubectl get --raw /version` and our client against the same server: the same Authorization header."""
+    import subprocess
+
+    from tests.kubeclient import tool
+
+    kubectl = tool("kubectl37/kubectl")
+    with ApiServer(ca) as server:
+        ours = connect(tmp_path, server.url, USERS_FOR_KUBECTL[name](tmp_path), ca=ca)
+        env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home")}
+        done = subprocess.run([str(kubectl), "--kubeconfig", ours.kubeconfig_files[0], "get", "--raw", "/version"],
+                              env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert Client(ours).get("/version") is not None
+        kubectl_request, our_request = server.requests
+        assert our_request.headers.get("Authorization") == kubectl_request.headers.get("Authorization")
+        if name == "static-token-wins-over-exec":
+            assert runs(tmp_path / "state") == 0  # neither ran the plugin
