@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from sparkhelm.errors import EngineError, NoKubeconfigError, UserError
 from sparkhelm.kube import kubeconfig
@@ -51,20 +51,25 @@ class KubeTarget:
             validate_namespace(self.namespace)
 
 
-@dataclass(frozen=True)
-class ExecConfig:
-    """A user's exec credential plugin (client.authentication.k8s.io v1 or v1beta1), as the kubeconfig says."""
+class ExecConfig(NamedTuple):
+    """A user's exec credential plugin (client.authentication.k8s.io v1 or v1beta1), as the kubeconfig says.
+
+    Hashable: it keys the process-wide cache of plugin answers.
+    """
 
     api_version: str
     command: str
     args: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    env: tuple[tuple[str, str], ...] = ()
     install_hint: str = ""
     interactive_mode: str = "IfAvailable"
     #: KUBERNETES_EXEC_INFO's `spec.cluster` as JSON text when provideClusterInfo is set, else "".
-    cluster_info: str = field(default="", repr=False)
+    cluster_info: str = ""
     user: str = ""
     file: str = ""
+
+    def __repr__(self) -> str:
+        return f"ExecConfig({self.command!r}, user={self.user!r})"  # env may hold secrets
 
 
 class Credentials:
@@ -637,14 +642,25 @@ def _timestamp(text: str) -> float | None:
 # --- exec credential plugins ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class ExecCredential:
     """What an exec plugin answered: a token and/or a client certificate, valid until `expires` (epoch s)."""
 
-    token: str | None = field(default=None, repr=False)
-    client_cert: bytes | None = field(default=None, repr=False)
-    client_key: bytes | None = field(default=None, repr=False)
-    expires: float | None = None
+    __slots__ = ("client_cert", "client_key", "expires", "token")
+
+    def __init__(
+        self,
+        token: str | None = None,
+        client_cert: bytes | None = None,
+        client_key: bytes | None = None,
+        expires: float | None = None,
+    ) -> None:
+        self.token = token
+        self.client_cert = client_cert
+        self.client_key = client_key
+        self.expires = expires
+
+    def __repr__(self) -> str:
+        return f"ExecCredential(expires={self.expires!r})"
 
 
 #: Plugin answers for this process, per plugin configuration (client-go keeps such a cache too): every

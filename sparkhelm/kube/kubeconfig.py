@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sparkhelm.errors import UserError
@@ -31,13 +30,22 @@ SECTIONS = (("clusters", "cluster"), ("users", "user"), ("contexts", "context"))
 PATH_KEYS = {"clusters": ("certificate-authority",), "users": ("client-certificate", "client-key", "tokenFile")}
 
 
-@dataclass(frozen=True)
 class Entry:
-    """A named cluster, user or context, and the file it came from (relative paths resolve against it)."""
+    """A named cluster, user or context, and the file it came from (relative paths resolve against it).
 
-    name: str
-    body: dict[str, Any] = field(repr=False)
-    file: str
+    Plain classes here, not dataclasses: this module is imported by every cluster command, and each
+    dataclass costs about a millisecond to build at import.
+    """
+
+    __slots__ = ("body", "file", "name")
+
+    def __init__(self, name: str, body: dict[str, Any], file: str) -> None:
+        self.name = name
+        self.body = body
+        self.file = file
+
+    def __repr__(self) -> str:
+        return f"Entry({self.name!r}, file={self.file!r})"  # the body may hold a token
 
     def path(self, key: str) -> str | None:
         """The value of a path key, made absolute against the entry's file (None when absent or empty)."""
@@ -47,16 +55,29 @@ class Entry:
         return absolute(str(value), self.file)
 
 
-@dataclass(frozen=True)
 class Kubeconfig:
     """The merged content of the kubeconfig files that exist, in kubectl's precedence."""
 
-    files: tuple[str, ...]
-    clusters: dict[str, Entry]
-    users: dict[str, Entry]
-    contexts: dict[str, Entry]
-    current_context: str | None
-    preferences: dict[str, Any] = field(default_factory=dict, repr=False)
+    __slots__ = ("clusters", "contexts", "current_context", "files", "preferences", "users")
+
+    def __init__(
+        self,
+        files: tuple[str, ...],
+        clusters: dict[str, Entry],
+        users: dict[str, Entry],
+        contexts: dict[str, Entry],
+        current_context: str | None,
+        preferences: dict[str, Any] | None = None,
+    ) -> None:
+        self.files = files
+        self.clusters = clusters
+        self.users = users
+        self.contexts = contexts
+        self.current_context = current_context
+        self.preferences = preferences or {}
+
+    def __repr__(self) -> str:
+        return f"Kubeconfig({self.where!r}, current_context={self.current_context!r})"
 
     @property
     def where(self) -> str:
