@@ -592,3 +592,26 @@ def test_requests_carry_what_kubectl_sends(name: str, tmp_path: Path, ca: trustm
         assert our_request.headers.get("Authorization") == kubectl_request.headers.get("Authorization")
         if name == "static-token-wins-over-exec":
             assert runs(tmp_path / "state") == 0  # neither ran the plugin
+
+
+def test_requests_and_port_forwards_share_the_proxy_tunnel_logic(cluster: RunningCluster, tmp_path: Path) -> None:
+    """A port-forward reaches the cluster the way requests do: through the kubeconfig's proxy here."""
+    echo = Echo()
+    try:
+        cluster.seed({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ui", "namespace": "spark"}}, quiet=True)
+        cluster.emulator.forwards[("spark", "ui", 4040)] = ("127.0.0.1", echo.port)
+        with ConnectProxy() as proxy:
+            config = cluster.kubeconfig_dict("spark")
+            config["clusters"][0]["cluster"]["proxy-url"] = proxy.url
+            path = tmp_path / "proxied"
+            path.write_text(yaml.safe_dump(config))
+            client = Client(resolve(KubeTarget(kubeconfig=str(path))))
+            assert client.list(PODS) != []
+            forwarded = client.port_forward("spark", "ui", 4040)
+            forwarded.sendall(b"through the proxy\n")
+            assert receive(forwarded, 18) == b"through the proxy\n"
+            forwarded.close()
+            server = cluster.url.removeprefix("http://")
+            assert proxy.tunnels == [server, server]  # one for the kept-alive requests, one for the WebSocket
+    finally:
+        echo.close()

@@ -130,7 +130,6 @@ class Client:
         self._idle: list[_Connection] = []
         self._context: ssl.SSLContext | None = None
         self._identity: tuple[bytes, bytes] | None = None
-        self._closed = False
 
     def __enter__(self) -> Client:
         return self
@@ -171,6 +170,8 @@ class Client:
             token = (page.get("metadata") or {}).get("continue")
             if not token or "limit" not in query:
                 return items
+            if token == query.get("continue"):
+                raise EngineError(f"list {path}: the API server answered the same continue token twice")
             query["continue"] = token
 
     def create(self, path: str, body: Obj) -> Obj:
