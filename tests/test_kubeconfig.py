@@ -461,6 +461,7 @@ def test_with_namespace_keeps_the_rest_and_shares_credentials(tmp_path: Path, pk
 
 
 _OPENED: list[str] | None = None
+_HOOKED = False
 
 
 def _audit(event: str, args: tuple[Any, ...]) -> None:
@@ -468,11 +469,11 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         _OPENED.append(os.fsdecode(args[0]))
 
 
-sys.addaudithook(_audit)
-
-
 def test_resolve_reads_each_kubeconfig_file_once(tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch) -> None:
-    global _OPENED
+    global _OPENED, _HOOKED
+    if not _HOOKED:  # an audit hook cannot be removed: install it once, only for this test, idle unless counting
+        sys.addaudithook(_audit)
+        _HOOKED = True
     scenario = case_list_current_from_second(tmp_path, pki)
     write(tmp_path / "pki" / "alice.crt", pki.cert)
     write(tmp_path / "pki" / "alice.key", pki.key)
