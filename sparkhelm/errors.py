@@ -53,6 +53,7 @@ class ApiError(EngineError):
 
     def __init__(self, message: str, *, status: int = 0, reason: str = "") -> None:
         super().__init__(message)
+        self.message = message
         self.status = status
         self.reason = reason
 
@@ -67,6 +68,10 @@ class NotFoundError(ApiError):
 
 class ConflictError(ApiError):
     """HTTP 409: the object exists already, or changed under us."""
+
+
+class NoKubeconfigError(UserError):
+    """No kubeconfig file anywhere and not running in a cluster: a dry run still knows its namespace."""
 
 
 # --- following an app ---------------------------------------------------------------------------
