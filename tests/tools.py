@@ -8,6 +8,7 @@ broken fetch step cannot turn the real-binary tests into silent skips.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,23 @@ def tool(name: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def client_env(home: Path, kubeconfig: Path | None = None, **extra: str) -> dict[str, str]:
+    """An environment for a real helm/kubectl/helmfile: its own HOME and Helm folders (no discovery
+    cache, repositories or plugins from the machine), KUBECONFIG when given."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("HELM_", "KUBE"))}
+    home.mkdir(parents=True, exist_ok=True)
+    env.update(HOME=str(home), HELM_CACHE_HOME=str(home / "helm-cache"), HELM_CONFIG_HOME=str(home / "helm-config"),
+               HELM_DATA_HOME=str(home / "helm-data"), NO_COLOR="1")
+    if kubeconfig is not None:
+        env["KUBECONFIG"] = str(kubeconfig)
+    env.update(extra)
+    return env
+
+
+def run(binary: Path, *args: str | Path, env: dict[str, str], timeout: float = 120,
+        stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a real binary to completion (text output, never raises on a non-zero exit)."""
+    return subprocess.run([str(binary), *map(str, args)], env=env, capture_output=True, text=True,
+                          timeout=timeout, input=stdin, cwd=cwd, check=False)

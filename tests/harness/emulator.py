@@ -724,7 +724,7 @@ class ClusterEmulator(KubernetesEmulator):
         """
         res = request.resource
         assert res is not None
-        params = request.params
+        params = dict(request.params)
         matches = _matcher(params)
         bus = self._buses[res]
         assert isinstance(bus, HistoryBus)
