@@ -149,6 +149,25 @@ def test_a_watch_ends_after_its_timeout_seconds(cluster: RunningCluster, cli: Cl
     assert [(e["type"], e["object"]["metadata"]["name"]) for e in events] == [("ADDED", "t-app-driver")]
 
 
+def test_a_watch_resumes_from_a_resource_version(cluster: RunningCluster, kubectl: Kubectl) -> None:
+    """A watch from the resourceVersion of a LIST gets the changes made since, as clients that list then
+    watch (kubectl, client-go reflectors, Helm 4's watcher) rely on: nothing between the two is lost."""
+    cluster.seed({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "r-driver", "labels": {"spark-role": "driver"}},
+                  "spec": {"containers": [{"name": "driver", "image": "spark"}]}, "status": {"phase": "Pending"}},
+                 quiet=True)
+    listed = kubectl("get", "--raw", "/api/v1/namespaces/default/pods?labelSelector=spark-role%3Ddriver")
+    version = json.loads(listed.stdout)["metadata"]["resourceVersion"]
+    pod = cluster.get("Pod", "r-driver")
+    assert pod is not None
+    pod["status"] = {"phase": "Running"}
+    cluster.replace(pod)
+    result = kubectl("get", "--raw", f"/api/v1/namespaces/default/pods?watch=true&timeoutSeconds=1"
+                     f"&resourceVersion={version}&labelSelector=spark-role%3Ddriver", timeout=30)
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["type"], e["object"]["status"]["phase"]) for e in events] == [("MODIFIED", "Running")]
+
+
 def test_apply_of_sparkhelm_template(cluster: RunningCluster, cli: Cli, kubectl: Kubectl) -> None:
     rendered = cli("template", "-f", PI, "--name", "applied", "-n", "default")
     assert rendered.exit_code == 0, rendered.stderr
