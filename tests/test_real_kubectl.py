@@ -209,3 +209,15 @@ def test_kubectl_runs_once_discovery_is_aggregated(cluster: RunningCluster, kube
 def test_version_reports_the_emulated_server(kubectl: Kubectl) -> None:
     result = kubectl("version", "-o", "json")
     assert json.loads(result.stdout)["serverVersion"]["gitVersion"] == "v1.37.0"
+
+
+def test_the_emulated_version_is_configurable(kubectl_bin: Path, tmp_path: Path) -> None:
+    older = RunningCluster(tmp_path, version=("1", "31"))
+    try:
+        env = client_env(tmp_path / "home", older.kubeconfig)
+        result = run(kubectl_bin, "version", "-o", "json", env=env)
+        assert json.loads(result.stdout)["serverVersion"]["gitVersion"] == "v1.31.0"
+        document = run(kubectl_bin, "get", "--raw", "/openapi/v3/api/v1", env=env)
+        assert json.loads(document.stdout)["info"]["version"] == "v1.31.0"
+    finally:
+        older.close()
