@@ -111,48 +111,59 @@ def test_helm_uses_aggregated_discovery(tmp_path: Path, helm_name: str) -> None:
 
 
 # --- helm install --wait on a bare driver Pod ------------------------------------------------------
+# Helm 3 `--wait` and Helm 4 `--wait=legacy` poll for the Pod's Ready condition; Helm 4 `--wait`
+# (`--wait=watcher`) reads kstatus through a watch. Helmfile's `wait: true` passes Helm 3's `--wait`.
 
-WAITS = {"helm3": "--wait", "helm4": "--wait=watcher"}
+WAITS = [("helm3", "--wait"), ("helm4", "--wait=watcher"), ("helm4", "--wait=legacy")]
 
 
-def _install_wait(helm: Helm, helm_name: str, name: str, timeout: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    started = time.monotonic()
-    result = helm("install", name, CHART, "-f", PI, WAITS[helm_name], "--timeout", timeout, timeout=120)
-    return result, time.monotonic() - started
+@pytest.fixture(params=WAITS, ids=[f"{h}{w.removeprefix('--wait')}" for h, w in WAITS])
+def waiting(request: pytest.FixtureRequest, cluster: RunningCluster, tmp_path: Path) -> tuple[str, str, Path, dict[str, str]]:
+    """(helm name, wait flag, binary, environment)."""
+    helm_name, flag = request.param
+    return helm_name, flag, tool(helm_name), client_env(tmp_path / "home", cluster.kubeconfig)
+
+
+def _label(helm_name: str, flag: str) -> str:
+    return f"{helm_name}-{flag.removeprefix('--wait').lstrip('=') or 'wait'}"
 
 
 def test_wait_returns_once_the_driver_runs_not_when_the_app_ends(
-    cluster: RunningCluster, helm: Helm, helm_name: str
+    cluster: RunningCluster, waiting: tuple[str, str, Path, dict[str, str]]
 ) -> None:
-    """Helm 3 `--wait` (Ready condition) and Helm 4 `--wait=watcher` (kstatus: Ready pod is Current)
-    both return 0 while the driver is still running: `--wait` does not wait for the Spark result."""
-    name = f"run-{helm_name}"
+    """Every strategy returns 0 while the driver is still running (Ready, or kstatus Current):
+    `--wait` does not wait for the Spark result."""
+    helm_name, flag, binary, env = waiting
+    name = f"run-{_label(helm_name, flag)}"
     cluster.kubelet.scripts[name] = DriverScript(outcome="Succeeded", run_for=60)
-    result, _ = _install_wait(helm, helm_name, name, "60s")
+    result = run(binary, "install", name, CHART, "-f", PI, flag, "--timeout", "60s", env=env)
     assert result.returncode == 0, result.stderr
     pod = cluster.get("Pod", f"{name}-driver")
     assert pod is not None and pod["status"]["phase"] == "Running"
-    if helm_name == "helm4":  # the watcher lists with WatchList and waits for its bookmark
+    if flag == "--wait=watcher":  # the watcher lists with WatchList and waits for its bookmark
         assert any("sendInitialEvents=true" in p for _, p in cluster.requests())
 
 
 def test_wait_on_a_driver_that_is_never_scheduled_fails_at_the_timeout(
-    cluster: RunningCluster, helm: Helm, helm_name: str
+    cluster: RunningCluster, waiting: tuple[str, str, Path, dict[str, str]]
 ) -> None:
-    name = f"pend-{helm_name}"
+    helm_name, flag, binary, env = waiting
+    name = f"pend-{_label(helm_name, flag)}"
     cluster.kubelet.scripts[name] = DriverScript(outcome="Pending")
-    result, elapsed = _install_wait(helm, helm_name, name, "4s")
+    started = time.monotonic()
+    result = run(binary, "install", name, CHART, "-f", PI, flag, "--timeout", "4s", env=env)
+    elapsed = time.monotonic() - started
     assert result.returncode == 1
-    if helm_name == "helm3":
-        assert result.stderr.strip() == "Error: INSTALLATION FAILED: context deadline exceeded"
-    else:
+    if flag == "--wait=watcher":
         assert result.stderr.strip() == (
             f"Error: INSTALLATION FAILED: resource Pod/default/{name}-driver not ready. status: InProgress, "
             "message: Pod has not been scheduled\ncontext deadline exceeded"
         )
+    else:
+        assert result.stderr.strip() == "Error: INSTALLATION FAILED: context deadline exceeded"
     record = release_record(cluster, name, "default")
     assert record["info"]["status"] == "failed", "the release stays, marked failed (no --atomic)"
-    print(f"{helm_name} {WAITS[helm_name]} on a Pending driver: exit 1 after {elapsed:.1f}s")
+    print(f"{helm_name} {flag} on a Pending driver: exit 1 after {elapsed:.1f}s")
 
 
 def _finish_without_running(cluster: RunningCluster, name: str, phase: str) -> None:
@@ -178,16 +189,18 @@ def _finish_without_running(cluster: RunningCluster, name: str, phase: str) -> N
 
 
 @pytest.mark.parametrize("phase", ["Succeeded", "Failed"])
-def test_wait_on_a_driver_that_already_ended(cluster: RunningCluster, helm_name: str, helm: Helm,
-                                             tmp_path: Path, phase: str) -> None:
-    """Helm 3 looks for Ready=True, which an ended pod never has again: it waits out its timeout and
-    fails even when Spark succeeded. Helm 4's watcher takes an ended pod for a settled one: 0 for
-    Succeeded, and 0 for Failed too, so its exit code says nothing about the Spark result either."""
-    name = f"end-{phase.lower()}-{helm_name}"
+def test_wait_on_a_driver_that_already_ended(
+    cluster: RunningCluster, waiting: tuple[str, str, Path, dict[str, str]], phase: str
+) -> None:
+    """The Ready-condition waits (Helm 3 `--wait`, Helm 4 `--wait=legacy`) look for Ready=True, which an
+    ended pod never has again: they wait out the timeout and fail even when Spark succeeded. Helm 4's
+    watcher takes an ended pod for a settled one: 0 for Succeeded, and 0 for Failed too, so its exit
+    code says nothing about the Spark result either."""
+    helm_name, flag, binary, env = waiting
+    name = f"end-{phase.lower()}-{_label(helm_name, flag)}"
     cluster.kubelet.scripts[name] = DriverScript(outcome="Pending")
-    env = client_env(tmp_path / "home", cluster.kubeconfig)
     process = subprocess.Popen(
-        [str(tool(helm_name)), "install", name, str(CHART), "-f", str(PI), WAITS[helm_name], "--timeout", "6s"],
+        [str(binary), "install", name, str(CHART), "-f", str(PI), flag, "--timeout", "6s"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
@@ -195,10 +208,8 @@ def test_wait_on_a_driver_that_already_ended(cluster: RunningCluster, helm_name:
         _, err = process.communicate(timeout=120)
     finally:
         process.kill()
-    if helm_name == "helm3":
-        assert (process.returncode, err.strip()) == (1, "Error: INSTALLATION FAILED: context deadline exceeded")
-    elif phase == "Succeeded":
+    if flag == "--wait=watcher":
         assert process.returncode == 0, err
     else:
-        assert process.returncode == 0, err
-    print(f"{helm_name} {WAITS[helm_name]} on a driver already {phase}: exit {process.returncode} {err.strip()!r}")
+        assert (process.returncode, err.strip()) == (1, "Error: INSTALLATION FAILED: context deadline exceeded")
+    print(f"{helm_name} {flag} on a driver already {phase}: exit {process.returncode} {err.strip()!r}")
