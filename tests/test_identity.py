@@ -1,11 +1,15 @@
 """The architecture's rule, proven: the CLI only computes values, the chart renders them.
 
 `sparkhelm template` == a plain Helm render (helm-python-sdk, no sparkhelm code in between) of the
-chart with the values `sparkhelm values` printed, for every example file and flag combination.
+chart with the values `sparkhelm values` printed, for every example file and flag combination; and,
+with the real binaries, == `helm template` of Helm 3.17 byte for byte and of Helm 4.3 object for object.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import helm_python
@@ -13,7 +17,8 @@ import pytest
 import yaml
 
 from sparkhelm.engine.manifests import format_manifest
-from tests.conftest import CHART, VALUES_DIR
+from tests.conftest import CHART, ROOT, VALUES_DIR
+from tests.tools import client_env, run, tool
 
 CASES = [
     [str(p)] for p in sorted(VALUES_DIR.glob("*.yaml"))
@@ -92,3 +97,57 @@ def test_skipping_helms_duplicate_schema_check_changes_no_byte() -> None:
     checked = engine.render(CHART, app.values, release="same-bytes", namespace="ns", prevalidated=True)
     unchecked = engine.render(CHART, app.values, release="same-bytes", namespace="ns", prevalidated=False)
     assert checked == unchecked
+
+
+# --- against the real helm binaries ---------------------------------------------------------------
+# The rule as an ops user would check it: `helm template RELEASE chart -f <(sparkhelm values ...)` with
+# their own helm, against the console script. The embedded engine's output format is Helm 3.17's (byte
+# for byte); Helm 4.3 writes a blank line before each `---`, so it is compared object for object.
+
+SPARKHELM = Path(sys.executable).parent / "sparkhelm"
+EXAMPLE_FILES = sorted(VALUES_DIR.glob("*.yaml"))
+FLAG_MATRIX = {
+    "plain": [],
+    "set": ["--set", "executor.instances=7,ui.ingress.enabled=true", "--set", "driver.nodeAffinity.values={a,b}"],
+    "set-string": ["--set-string", "sparkConf.spark\\.x\\.y=007", "--set-string", "app.arguments={1,2}"],
+    "layered": ["-f", str(VALUES_DIR / "dev.yaml")],  # a second -f after the example file
+    "etl": ["-f", str(ROOT / "examples" / "nightly-etl.yaml"), "--set", "executor.instances=6"],
+}
+
+
+def _console(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, SPARKHELM_ENGINE="embedded")
+    env.pop("SPARKHELM_CHART", None)
+    return subprocess.run([str(SPARKHELM), *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+# every example file with every flag set and --name/-n; every example file with a generated name too
+REAL_CASES = [(p, f, True) for p in EXAMPLE_FILES for f in FLAG_MATRIX] + [(p, "plain", False) for p in EXAMPLE_FILES]
+
+
+@pytest.mark.parametrize(("path", "flags", "named"), REAL_CASES,
+                         ids=[f"{p.name}-{f}-{'named' if n else 'generated'}" for p, f, n in REAL_CASES])
+def test_console_template_equals_real_helm_template(path: Path, flags: str, named: bool, tmp_path: Path) -> None:
+    helm3, helm4 = tool("helm3"), tool("helm4")
+    assert SPARKHELM.is_file(), f"no console script next to {sys.executable}"
+    args = ["-f", str(path), *FLAG_MATRIX[flags]]
+    values = _console("values", *args, *(["--name", "real-id"] if named else []))
+    assert values.returncode == 0, values.stderr
+    name = yaml.safe_load(values.stdout)["nameOverride"]
+    if named:
+        assert name == "real-id"
+    values_file = tmp_path / "computed.yaml"
+    values_file.write_text(values.stdout)
+    namespace = "ns-1" if named else "default"
+    ns_args = ["-n", namespace] if named else []
+    ours = _console("template", *args, "--name", name, *ns_args)
+    assert ours.returncode == 0, ours.stderr
+    env = client_env(tmp_path / "home")
+    by_helm3 = run(helm3, "template", name, ROOT / "charts" / "spark-client-app", "-n", namespace, "-f", values_file, env=env)
+    assert by_helm3.returncode == 0, by_helm3.stderr
+    assert ours.stdout == by_helm3.stdout, "sparkhelm template and Helm 3.17's helm template differ"
+    by_helm4 = run(helm4, "template", name, ROOT / "charts" / "spark-client-app", "-n", namespace, "-f", values_file, env=env)
+    assert by_helm4.returncode == 0, by_helm4.stderr
+    assert [d for d in yaml.safe_load_all(ours.stdout) if d] == [d for d in yaml.safe_load_all(by_helm4.stdout) if d]
+    assert by_helm4.stdout != ours.stdout and by_helm4.stdout.replace("\n\n---", "\n---") == ours.stdout, \
+        "Helm 4.3 differs only by a blank line before ---"

@@ -38,11 +38,12 @@ RESOURCES = {
 class RunningCluster:
     """An emulated API server with its event loop in a daemon thread."""
 
-    def __init__(self, directory: Path, namespaces: tuple[str, ...] = ("default", "spark")) -> None:
+    def __init__(self, directory: Path, namespaces: tuple[str, ...] = ("default", "spark"),
+                 version: tuple[str, str] = ("1", "37"), aggregated_discovery: bool = True) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="emulator", daemon=True)
         self._thread.start()
-        self.emulator = ClusterEmulator()
+        self.emulator = ClusterEmulator(version=version, aggregated_discovery=aggregated_discovery)
         self.emulator.resources.load_bundled()
         self.kubelet = Kubelet(self.emulator)
         self._server = Server(self.emulator)

@@ -7,11 +7,17 @@ garbage-collects dependents through ownerReferences, answers SelfSubjectAccessRe
 logs (following them until the container ends) and port-forwards over a websocket. Each of those
 is added here on top of kmock's object store and watch bus, so the `kubernetes` client and Helm's
 Go SDK see realistic answers and every request is recorded in `emu.requests`.
+
+The real `kubectl`, `helm` and `helmfile` binaries ask for more (section "real clients" at the end):
+watch streams typed application/json that end after `timeoutSeconds`, replay from a resourceVersion
+and announce the end of WatchList's initial events with a bookmark; Table responses for `kubectl
+get`; aggregated discovery and subresources without categories; Services with a cluster IP.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import datetime
 import itertools
@@ -25,12 +31,13 @@ import aiohttp
 import aiohttp.web
 import attrs
 from kmock import KubernetesEmulator, resource
-from kmock._internal import enums, parsing, rendering
+from kmock._internal import aiobus, enums, parsing, rendering
 
-from tests.harness import openapi, protobuf
+from tests.harness import discovery, openapi, protobuf, tables
 
 PODS = resource("", "v1", "pods")
 NAMESPACES = resource("", "v1", "namespaces")
+SERVICES = resource("", "v1", "services")
 SSAR = resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
 LOG_POLL_SECONDS = 0.02
 
@@ -214,7 +221,14 @@ class ClusterEmulator(KubernetesEmulator):
     forwards: dict[tuple[str, str, int], tuple[str, int]] = attrs.field(factory=dict)
     #: Called after every stored change (the simulated kubelet reacts to new driver pods).
     on_change: list[Callable[[str, resource, dict[str, Any]], None]] = attrs.field(factory=list)
-    version: tuple[str, str] = ("1", "31")
+    #: the Kubernetes version it reports (/version) and whose OpenAPI schemas it serves
+    version: tuple[str, str] = ("1", "37")
+    #: serve aggregated discovery (apidiscovery.k8s.io/v2) as API servers do since 1.30
+    aggregated_discovery: bool = True
+    #: watch events kept per resource for watches that resume from a resourceVersion
+    _buses: dict[resource, aiobus.Bus[Any]] = attrs.field(factory=lambda: collections.defaultdict(HistoryBus))
+    _cluster_ips: itertools.count[int] = attrs.field(factory=lambda: itertools.count(10))
+    _node_ports: itertools.count[int] = attrs.field(factory=lambda: itertools.count(30000))
     #: owner uid -> keys of the objects that name it in ownerReferences (the garbage collector's index)
     _dependents: dict[str, set[tuple[resource, str | None, str]]] = attrs.field(factory=dict)
     _rv: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1))
@@ -226,11 +240,20 @@ class ClusterEmulator(KubernetesEmulator):
         payload = await super()._serve_version(request)
         assert isinstance(payload, dict)
         payload["groupVersion"] = payload["groupVersion"].lstrip("/")
-        return payload
+        return discovery.fix_resource_list(payload)
 
     async def _serve_server_version(self, request: rendering.Request) -> rendering.Payload:
         major, minor = self.version
         return {"major": major, "minor": minor, "gitVersion": f"v{major}.{minor}.0", "platform": "linux/amd64"}
+
+    async def _serve_apis(self, request: rendering.Request) -> rendering.Payload:
+        """kmock picks a group's preferred version at random among its versions; a server picks the best."""
+        payload = await super()._serve_apis(request)
+        assert isinstance(payload, dict)
+        for group in payload["groups"]:
+            group["versions"].sort(key=lambda v: discovery.version_priority(v["version"]))
+            group["preferredVersion"] = group["versions"][0]
+        return payload
 
     # dispatch ---------------------------------------------------------------------------------
 
@@ -238,6 +261,9 @@ class ClusterEmulator(KubernetesEmulator):
         path = request.url.path
         if path == "/openapi/v3" or path.startswith("/openapi/v3/"):
             return self._serve_openapi(path)
+        if path in ("/api", "/apis") and self.aggregated_discovery and request.method.value == "GET" \
+                and discovery.accepts_aggregated(request.headers.get("Accept", "")):
+            return self._serve_aggregated_discovery(core=path == "/api")
         res = request.resource
         if res is None or res.plural is None:
             return await super()._handle(request)
@@ -263,8 +289,10 @@ class ClusterEmulator(KubernetesEmulator):
         if method == "GET" and request.params.get("watch") in ("true", "1"):
             if request.headers.get("Upgrade", "").lower() == "websocket":
                 return await self._serve_watch_websocket(request)
-            return await super()._handle(request)  # kmock streams; _serve_watch below filters
+            return await self._serve_watch_http(request)
         async with self._lock:
+            if method == "GET" and tables.wants_table(request.headers.get("Accept", "")):
+                return self._serve_table(request)
             if method == "GET":
                 return self._get(request) if request.name else self._list(request)
             if method == "POST":
@@ -339,6 +367,7 @@ class ClusterEmulator(KubernetesEmulator):
         key = (res, namespace, name)
         obj: dict[str, Any] = self._objects[key].raw
         self._objects[key].delete()
+        obj["metadata"]["resourceVersion"] = str(next(self._rv))  # a deletion is a new version too
         await self._buses[res].put({"type": "DELETED", "object": obj})
         for callback in self.on_change:
             callback("DELETED", res, obj)
@@ -427,6 +456,7 @@ class ClusterEmulator(KubernetesEmulator):
         meta.setdefault("creationTimestamp", now())
         if res == PODS:
             obj.setdefault("status", {"phase": "Pending"})
+        self._default_on_create(res, obj)
         await self._store(res, namespace, obj, "ADDED")
         return aiohttp.web.json_response(obj, status=201)
 
@@ -439,6 +469,7 @@ class ClusterEmulator(KubernetesEmulator):
         for kept in ("uid", "creationTimestamp", "namespace"):
             if kept in current["metadata"]:
                 meta[kept] = current["metadata"][kept]
+        self._keep_allocated(request.resource, current, obj)
         await self._store(request.resource, request.namespace, obj, "MODIFIED")
         return aiohttp.web.json_response(obj)
 
@@ -485,29 +516,18 @@ class ClusterEmulator(KubernetesEmulator):
         raise AssertionError("LIST is served by ClusterEmulator._list")
 
     async def _serve_watch(self, request: rendering.Request) -> AsyncIterator[rendering.Payload]:
-        """kmock's watch, filtered by namespace and selectors like a real API server."""
-        matches = _matcher(request.params)
-        assert request.resource is not None
+        """kmock's watch entry point, answered by the emulator's own watch (see _watch_events)."""
         yield b""
-        async with self._lock:
-            initial = [] if request.params.get("resourceVersion") not in (None, "", "0") else self._select(request)
-        for obj in initial:
-            yield {"type": "ADDED", "object": obj}
-        async for event in self._buses[request.resource]:
-            obj = event.get("object", {})
-            if request.namespace is not None and obj.get("metadata", {}).get("namespace") != request.namespace:
-                continue
-            if matches(obj):
-                yield event
+        async for event in self._watch_events(request, lambda: False):
+            yield event
 
     async def _serve_watch_websocket(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
         """A watch over a websocket, one JSON event per text message: fabric8 (Spark's client) watches so."""
         ws = aiohttp.web.WebSocketResponse()
         await ws.prepare(request._raw_request)
         try:
-            async for event in self._serve_watch(request):
-                if isinstance(event, dict):
-                    await ws.send_str(json.dumps(event))
+            async for event in self._watch_events(request, lambda: ws.closed):
+                await ws.send_str(json.dumps(event))
         except ConnectionError:  # the client went away
             pass
         return ws
@@ -612,6 +632,209 @@ class ClusterEmulator(KubernetesEmulator):
         wanted = path.removeprefix("/openapi/v3/")
         for (group, version), entries in kinds.items():
             if openapi.group_version_path(group, version) == wanted:
-                body = openapi.document(group, version, tuple(sorted(entries)))
+                body = openapi.document(group, version, tuple(sorted(entries)), openapi.schema_version(self.version))
                 return aiohttp.web.Response(body=body, content_type="application/json")
         return _status(404, "NotFound", f"no OpenAPI document for {wanted}")
+
+    # --- real clients (kubectl, helm, helmfile) -------------------------------------------------
+    # What the real binaries need beyond what the Python client and the embedded engine ask for.
+
+    def _serve_aggregated_discovery(self, *, core: bool) -> aiohttp.web.Response:
+        """`/api` or `/apis` as one APIGroupDiscoveryList: every group, version and resource at once."""
+        listed = [
+            (res.group or "", res.version or "", res.plural, self._resources[res])
+            for res in self._get_resources()
+            if res.plural and res.version and res in self._resources
+        ]
+        body = discovery.aggregated(listed, core=core)
+        return aiohttp.web.Response(body=json.dumps(body).encode(), headers={"Content-Type": discovery.AGGREGATED_V2})
+
+    def _serve_table(self, request: rendering.Request) -> aiohttp.web.Response:
+        """A GET or LIST answered as a meta.k8s.io/v1 Table (what `kubectl get` prints)."""
+        assert request.resource is not None
+        kind = self._resources[request.resource].kind or ""
+        if request.name:
+            obj = self._live(request.resource, request.namespace, request.name)
+            if obj is None:
+                return self._not_found(request.resource, request.name)
+            objs = [obj]
+        else:
+            objs = sorted(self._select(request), key=lambda o: (o["metadata"].get("namespace", ""),
+                                                               o["metadata"]["name"]))
+        body = tables.table(kind, objs, resource_version=str(next(self._rv)),
+                            include=request.params.get("includeObject", "Metadata"))
+        return aiohttp.web.json_response(body)
+
+    def _default_on_create(self, res: resource, obj: dict[str, Any]) -> None:
+        """Fields the API server fills in on create: a Service's cluster IP and node ports, a Namespace's phase.
+
+        Helm 3 `--wait` treats a Service without a clusterIP as not ready (and waits for its timeout).
+        """
+        if res == NAMESPACES:
+            obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+            obj.setdefault("status", {}).setdefault("phase", "Active")
+        if res != SERVICES:
+            return
+        spec = obj.setdefault("spec", {})
+        kind = spec.setdefault("type", "ClusterIP")
+        if kind != "ExternalName":
+            if not spec.get("clusterIP"):
+                number = next(self._cluster_ips)
+                spec["clusterIP"] = f"10.96.{number // 256}.{number % 256}"
+            spec.setdefault("clusterIPs", [spec["clusterIP"]])
+            spec.setdefault("ipFamilies", ["IPv4"])
+            spec.setdefault("ipFamilyPolicy", "SingleStack")
+            spec.setdefault("internalTrafficPolicy", "Cluster")
+        spec.setdefault("sessionAffinity", "None")
+        for port in spec.get("ports") or []:
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+            if kind in ("NodePort", "LoadBalancer") and not port.get("nodePort"):
+                port["nodePort"] = next(self._node_ports)
+        if kind in ("NodePort", "LoadBalancer"):
+            spec.setdefault("externalTrafficPolicy", "Cluster")
+        obj.setdefault("status", {"loadBalancer": {}})
+
+    @staticmethod
+    def _keep_allocated(res: resource, current: dict[str, Any], obj: dict[str, Any]) -> None:
+        """An update that leaves out a Service's allocated cluster IP keeps it, as the API server does."""
+        if res != SERVICES:
+            return
+        old, new = current.get("spec") or {}, obj.setdefault("spec", {})
+        for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if key in old and not new.get(key):
+                new[key] = old[key]
+
+    def _api_version_kind(self, res: resource) -> tuple[str, str]:
+        api_version = f"{res.group}/{res.version}" if res.group else str(res.version)
+        return api_version, self._resources[res].kind or ""
+
+    async def _watch_events(
+        self, request: rendering.Request, gone: Callable[[], bool]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The events of a watch, as kube-apiserver sends them.
+
+        - no resourceVersion (or "0"): ADDED for every current object, then changes;
+        - resourceVersion=N: the changes after N, replayed from the history (410 Expired if too old);
+        - sendInitialEvents=true (WatchList, Helm 4 `--wait=watcher`): ADDED for every current object,
+          then a BOOKMARK annotated `k8s.io/initial-events-end`, then changes;
+        - timeoutSeconds=S: the stream ends after S seconds (client-go's reflectors rely on it);
+        - filtered by namespace, label and field selectors.
+        Ends when `gone()` says the client went away.
+        """
+        res = request.resource
+        assert res is not None
+        params = dict(request.params)
+        matches = _matcher(params)
+        bus = self._buses[res]
+        assert isinstance(bus, HistoryBus)
+        timeout = float(params.get("timeoutSeconds") or 0)
+        deadline = asyncio.get_running_loop().time() + timeout if timeout > 0 else None
+        since = params.get("resourceVersion") or ""
+        initial = params.get("sendInitialEvents") == "true"
+
+        def visible(event: dict[str, Any]) -> bool:
+            obj = event.get("object") or {}
+            if request.namespace is not None and obj.get("metadata", {}).get("namespace") != request.namespace:
+                return False
+            return bool(matches(obj))
+
+        async with self._lock:
+            marker = await bus.mark()
+            if initial or since in ("", "0"):
+                first = [{"type": "ADDED", "object": copy.deepcopy(o)} for o in self._select(request)]
+            elif not bus.covers(int(since)):
+                first = [{"type": "ERROR", "object": {
+                    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 410,
+                    "reason": "Expired", "message": f"too old resource version: {since}"}}]
+            else:
+                first = [event for event in bus.after(int(since)) if visible(event)]
+            if initial:
+                api_version, kind = self._api_version_kind(res)
+                first.append({"type": "BOOKMARK", "object": {
+                    "kind": kind, "apiVersion": api_version,
+                    "metadata": {"resourceVersion": str(next(self._rv)),
+                                 "annotations": {"k8s.io/initial-events-end": "true"}}}})
+        try:
+            for event in first:
+                yield event
+            if first and first[0]["type"] == "ERROR":
+                return
+            loop = asyncio.get_running_loop()
+            while not gone():
+                wait = 1.0 if deadline is None else min(1.0, deadline - loop.time())
+                if wait <= 0:
+                    return
+                try:
+                    event = await asyncio.wait_for(bus.get(since=marker), timeout=wait)
+                except TimeoutError:
+                    continue
+                if visible(event):
+                    yield event
+        finally:
+            await bus.unmark(marker)
+
+    async def _serve_watch_http(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        """A watch over HTTP: JSON events, one per line, in a response typed application/json.
+
+        kmock streams as application/octet-stream, which client-go refuses ("no stream serializers
+        registered"). With `Accept: ...;as=Table` (kubectl get -w) each object goes out as a Table,
+        the column definitions only in the first event, as kube-apiserver's watch encoder does.
+        """
+        assert request.resource is not None
+        raw = request._raw_request
+        assert raw is not None
+        response = aiohttp.web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(raw)
+        as_table = tables.wants_table(request.headers.get("Accept", ""))
+        kind = self._resources[request.resource].kind or ""
+        include = request.params.get("includeObject", "Metadata")
+        headers = True
+
+        def gone() -> bool:
+            transport = raw.transport
+            return transport is None or transport.is_closing()
+
+        try:
+            async for event in self._watch_events(request, gone):
+                if as_table and event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                    obj = event["object"]
+                    rv = obj.get("metadata", {}).get("resourceVersion", "")
+                    event = {"type": event["type"],
+                             "object": tables.table(kind, [obj], resource_version=rv, include=include,
+                                                    headers=headers)}
+                    headers = False
+                await response.write(json.dumps(event).encode() + b"\n")
+            await response.write_eof()
+        except ConnectionError:  # the client went away
+            pass
+        return response
+
+
+class HistoryBus(aiobus.Bus[Any]):
+    """kmock's event bus, also keeping recent events so a watch can resume from a resourceVersion."""
+
+    #: events kept per resource; a watch from an older resourceVersion gets 410 Expired, as from etcd
+    KEEP = 10000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: collections.deque[tuple[int, dict[str, Any]]] = collections.deque(maxlen=self.KEEP)
+        self.dropped_before = 0  # every event with a resourceVersion up to this one was dropped
+
+    async def put(self, *items: Any) -> None:
+        """Publish, and remember each event by its object's resourceVersion."""
+        for item in items:
+            version = int(item.get("object", {}).get("metadata", {}).get("resourceVersion") or 0)
+            if len(self.history) == self.history.maxlen:
+                self.dropped_before = self.history[0][0]
+            self.history.append((version, item))
+        await super().put(*items)
+
+    def covers(self, version: int) -> bool:
+        """Whether every event after `version` is still in the history."""
+        return version >= self.dropped_before
+
+    def after(self, version: int) -> list[dict[str, Any]]:
+        """The events after `version`, oldest first."""
+        return [copy.deepcopy(event) for number, event in self.history if number > version]

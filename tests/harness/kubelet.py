@@ -32,6 +32,19 @@ class DriverScript:
     run_for: float = 0.15
 
 
+def _conditions(started: str, *, ready: bool) -> list[dict[str, Any]]:
+    """A started pod's conditions as the kubelet reports them: Ready while its container runs, then
+    `PodCompleted` (Helm's legacy `--wait` looks for Ready=True and nothing else)."""
+    readiness = {"status": "True"} if ready else {"status": "False", "reason": "PodCompleted"}
+    return [
+        {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": started},
+        {"type": "Initialized", "status": "True", "lastTransitionTime": started},
+        {"type": "Ready", **readiness, "lastTransitionTime": now()},
+        {"type": "ContainersReady", **readiness, "lastTransitionTime": now()},
+        {"type": "PodScheduled", "status": "True", "lastTransitionTime": started},
+    ]
+
+
 class Kubelet:
     """Moves driver pods through their phases and plays their scripts."""
 
@@ -95,6 +108,7 @@ class Kubelet:
                     "phase": "Running",
                     "podIP": "10.244.0.17",
                     "startTime": started,
+                    "conditions": _conditions(started, ready=True),
                     "containerStatuses": [
                         {
                             "name": container,
@@ -160,6 +174,7 @@ class Kubelet:
             {
                 "status": {
                     "phase": script.outcome,
+                    "conditions": _conditions(started, ready=False),
                     "containerStatuses": [
                         {"name": container, "ready": False, "restartCount": 0, **image, "state": {"terminated": terminated}}
                     ],

@@ -14,13 +14,24 @@ from typing import Any
 
 import kubernetes_validate
 
-SCHEMA_VERSION = "1.31.0"
+SCHEMAS = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+
+
+def schema_version(version: tuple[str, str]) -> str:
+    """The kubernetes-validate schema set for a server version (major, minor): the same minor, else the newest."""
+    wanted = f"{version[0]}.{version[1]}.0"
+    if (SCHEMAS / f"v{wanted}-local").is_dir():
+        return wanted
+    known = sorted(
+        (tuple(int(p) for p in d.name[1:].removesuffix("-local").split(".")), d.name[1:].removesuffix("-local"))
+        for d in SCHEMAS.glob("v*-local")
+    )
+    return known[-1][1]
 
 
 @cache
-def _schemas() -> dict[str, Any]:
-    root = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
-    text = (root / f"v{SCHEMA_VERSION}-local" / "_definitions.json").read_text()
+def _schemas(schema: str) -> dict[str, Any]:
+    text = (SCHEMAS / f"v{schema}-local" / "_definitions.json").read_text()
     text = text.replace('"#/$defs/', '"#/components/schemas/')
     schemas: dict[str, Any] = json.loads(text)["$defs"]
     return schemas
@@ -42,8 +53,9 @@ def index(group_versions: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 @cache
-def document(group: str, version: str, kinds: tuple[tuple[str, str, bool], ...]) -> bytes:
-    """The OpenAPI v3 document of one group-version; `kinds` are (kind, plural, namespaced)."""
+def document(group: str, version: str, kinds: tuple[tuple[str, str, bool], ...], schema: str) -> bytes:
+    """The OpenAPI v3 document of one group-version; `kinds` are (kind, plural, namespaced), `schema` a
+    kubernetes-validate version (schema_version)."""
     prefix = "/" + group_version_path(group, version)
     paths: dict[str, Any] = {}
     for kind, plural, namespaced in kinds:
@@ -59,8 +71,8 @@ def document(group: str, version: str, kinds: tuple[tuple[str, str, bool], ...])
         }
     doc = {
         "openapi": "3.0.0",
-        "info": {"title": "Kubernetes (sparkhelm test emulator)", "version": f"v{SCHEMA_VERSION}"},
+        "info": {"title": "Kubernetes (sparkhelm test emulator)", "version": f"v{schema}"},
         "paths": paths,
-        "components": {"schemas": _schemas()},
+        "components": {"schemas": _schemas(schema)},
     }
     return json.dumps(doc).encode()

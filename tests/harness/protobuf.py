@@ -2,8 +2,9 @@
 
 Helm's `secret` and `configmap` storage drivers talk protobuf to the API server; kmock reads only
 JSON. No PyPI package ships Python bindings for Kubernetes' generated.proto files, so this reads the
-protobuf wire format directly for the three messages involved (Secret, ConfigMap, DeleteOptions),
-field numbers taken from k8s.io/api/core/v1/generated.proto and apimachinery's meta/v1.
+protobuf wire format directly for the messages involved (Secret, ConfigMap, DeleteOptions, and
+kubectl's SelfSubjectAccessReview), field numbers taken from k8s.io/api/core/v1 and
+authorization/v1 generated.proto and apimachinery's meta/v1.
 """
 
 from __future__ import annotations
@@ -108,6 +109,36 @@ def _config_map(buf: bytes) -> dict[str, Any]:
     return obj
 
 
+def _strings(buf: bytes, names: dict[int, str]) -> dict[str, Any]:
+    """The string fields of a message whose fields are all strings (or ignored)."""
+    out: dict[str, Any] = {}
+    for number, item in _fields(buf):
+        if number in names and isinstance(item, bytes):
+            out[names[number]] = item.decode()
+    return out
+
+
+# authorization/v1 ResourceAttributes (fieldSelector 8 and labelSelector 9 are alpha: not read)
+_RESOURCE_ATTRIBUTES = {1: "namespace", 2: "verb", 3: "group", 4: "version", 5: "resource", 6: "subresource", 7: "name"}
+_NON_RESOURCE_ATTRIBUTES = {1: "path", 2: "verb"}
+
+
+def _self_subject_access_review(buf: bytes) -> dict[str, Any]:
+    """`kubectl auth can-i` sends its SelfSubjectAccessReview as protobuf."""
+    obj: dict[str, Any] = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                           "metadata": {}, "spec": {}}
+    for number, item in _fields(buf):
+        if number == 1 and isinstance(item, bytes):
+            obj["metadata"] = _object_meta(item)
+        elif number == 2 and isinstance(item, bytes):
+            for sub, value in _fields(item):
+                if sub == 1 and isinstance(value, bytes):
+                    obj["spec"]["resourceAttributes"] = _strings(value, _RESOURCE_ATTRIBUTES)
+                elif sub == 2 and isinstance(value, bytes):
+                    obj["spec"]["nonResourceAttributes"] = _strings(value, _NON_RESOURCE_ATTRIBUTES)
+    return obj
+
+
 def decode(body: bytes) -> dict[str, Any]:
     """The JSON form of a protobuf-encoded request body (`k8s\\0` + runtime.Unknown)."""
     if not body.startswith(MAGIC):
@@ -124,6 +155,8 @@ def decode(body: bytes) -> dict[str, Any]:
         return _secret(raw)
     if kind == "ConfigMap":
         return _config_map(raw)
+    if kind == "SelfSubjectAccessReview":
+        return _self_subject_access_review(raw)
     if kind == "DeleteOptions":
         return {"kind": "DeleteOptions"}
     raise ValueError(f"the harness cannot decode protobuf {kind or 'message'}")
