@@ -28,7 +28,7 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 def writes(cluster: RunningCluster) -> list[tuple[str, str]]:
     """Requests that change state (access reviews are questions, not writes)."""
-    return [(m, p) for m, p in cluster.requests() if m in WRITES and "selfsubjectaccessreviews" not in p]
+    return [(m, p) for m, p in cluster.requests() if m in WRITES and "selfsubject" not in p]
 
 
 def one_line_error(result: Any, code: int) -> str:
@@ -65,8 +65,9 @@ def test_run_wait_logs_gives_sparks_result_and_streams_the_log(cluster: RunningC
     assert result.exit_code == 0, result.stderr
     assert "app:        pi-ok" in result.stdout
     assert "driver pod: pi-ok-driver" in result.stdout
-    assert "sparkhelm ui pi-ok -n default" in result.stdout
-    assert "sparkhelm logs pi-ok -n default -f" in result.stdout
+    # The commands name the cluster the app went to (namespace and context), not whatever is current later.
+    assert "sparkhelm ui pi-ok -n default --kube-context emulator" in result.stdout
+    assert "sparkhelm logs pi-ok -n default --kube-context emulator -f" in result.stdout
     assert "Pi is roughly 3.14159" in result.stdout
     assert "driver pi-ok-driver: Succeeded" in result.stderr
     paths = [p for _, p in writes(cluster)]
@@ -112,12 +113,12 @@ def test_wait_timeout_exits_1_and_leaves_the_app_running(cluster: RunningCluster
 
 def test_ctrl_c_stops_following_and_says_how_to_delete(cluster: RunningCluster, cli: Cli,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from sparkhelm import api
+    from sparkhelm.ops import follow
 
     def interrupted(*args: Any, **kwargs: Any) -> Any:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(api, "follow", interrupted)
+    monkeypatch.setattr(follow, "follow", interrupted)
     result = cli("run", "-f", PI, "--name", "pi-int", "--wait")
     assert result.exit_code == 130
     assert "stopped following pi-int; it keeps running" in result.stderr
@@ -285,11 +286,12 @@ def test_list_is_one_label_selected_call_and_shows_only_this_charts_apps(cluster
     assert sorted(a["name"] for a in apps) == ["pi-a", "pi-run"]
     assert {a["name"]: a["phase"] for a in apps}["pi-a"] == "Succeeded"
     assert set(apps[0]) == {"name", "namespace", "phase", "created", "started", "finished", "priority_class",
-                            "exit_code", "reason", "message"}
+                            "exit_code", "reason", "message", "failure"}
     new = cluster.requests()[before:]
-    assert len(new) == 1 and new[0][0] == "GET"
-    query = urllib.parse.parse_qs(urllib.parse.urlsplit(new[0][1]).query)
-    assert query["labelSelector"] == ["app.kubernetes.io/name=spark-client-app,spark-role=driver"]
+    assert [method for method, _ in new] == ["GET", "GET"]  # driver pods, and the ConfigMaps that reveal orphans
+    queries = [urllib.parse.parse_qs(urllib.parse.urlsplit(path).query) for _, path in new]
+    assert queries[0]["labelSelector"] == ["app.kubernetes.io/name=spark-client-app,spark-role=driver"]
+    assert queries[1]["labelSelector"] == ["app.kubernetes.io/name=spark-client-app,app.kubernetes.io/component=config"]
     table = cli("list").stdout.splitlines()
     assert table[0].split() == ["NAME", "PHASE", "AGE", "PRIORITY", "CLASS"]
     assert yaml.safe_load(cli("list", "-o", "yaml").stdout) == json.loads(cli("list", "-o", "json").stdout)
@@ -338,7 +340,7 @@ def test_logs_of_driver_and_executor_and_follow(cluster: RunningCluster, cli: Cl
 # --- delete / gc -------------------------------------------------------------------------------
 
 
-def test_delete_is_idempotent_and_takes_executors_with_the_driver(cluster: RunningCluster, cli: Cli) -> None:
+def test_delete_takes_executors_with_the_driver_and_says_when_there_is_nothing(cluster: RunningCluster, cli: Cli) -> None:
     cluster.kubelet.scripts["pi-del"] = DriverScript(outcome="Running", executors=2)
     run_app(cli, "pi-del")
     cluster.wait_for(lambda: cluster.get("Pod", "pi-del-exec-2") is not None)
@@ -346,9 +348,12 @@ def test_delete_is_idempotent_and_takes_executors_with_the_driver(cluster: Runni
     assert first.exit_code == 0 and first.stdout.strip() == "deleted pi-del"
     assert cluster.names("Pod") == []  # executors were owned by the driver pod: garbage-collected
     assert cluster.names("Secret") == []
-    second = cli("delete", "pi-del", "pi-never")
-    assert second.exit_code == 0
-    assert second.stdout.splitlines() == ["pi-del was already gone", "pi-never was already gone"]
+    second = cli("delete", "pi-del", "pi-never")  # like kubectl delete and helm uninstall: nothing there is an error
+    assert second.exit_code == 1 and second.stdout == ""
+    assert second.stderr.splitlines() == ["sparkhelm: error: no app pi-del in namespace default",
+                                          "sparkhelm: error: no app pi-never in namespace default"]
+    tolerant = cli("delete", "pi-del", "--ignore-not-found")
+    assert tolerant.exit_code == 0 and tolerant.stdout.splitlines() == ["pi-del was already gone"]
     one_line_error(cli("delete"), 2)
     one_line_error(cli("delete", "pi-x", "--all-finished"), 2)
 
@@ -376,7 +381,7 @@ def test_gc_removes_only_apps_finished_long_enough_ago(cluster: RunningCluster, 
     real = cli("gc", "--older-than", "2h")
     assert real.stdout.splitlines() == ["deleted default/pi-old (Succeeded)"]
     assert cluster.names("Secret") == ["sh.helm.release.v1.pi-new.v1", "sh.helm.release.v1.pi-running.v1"]
-    assert "no apps finished more than 2h ago" in cli("gc", "--older-than", "2h").stderr
+    assert "no apps ended more than 2h ago" in cli("gc", "--older-than", "2h").stderr
     one_line_error(cli("gc", "--older-than", "two hours"), 2)
 
 

@@ -74,9 +74,9 @@ def logs(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe_removal(removal: Any) -> tuple[str, bool]:
+def describe_removal(removal: Any, *, qualified: bool = False) -> tuple[str, bool]:
     """One line for what deleting an app did, and whether it is all gone (or going)."""
-    where = f"{removal.namespace}/{removal.app}"
+    where = f"{removal.namespace}/{removal.app}" if qualified else removal.app
     if not removal.found:
         return f"no app {removal.app} in namespace {removal.namespace}", False
     if not removal.done:
@@ -148,7 +148,7 @@ def gc(args: argparse.Namespace) -> int:
     phases = {(app.namespace, app.name): app.phase for app in chosen}
     done = 0
     for removal in removals:
-        line, ok = describe_removal(removal)
+        line, ok = describe_removal(removal, qualified=True)
         if ok:
             done += 1
             flags.echo(f"{line} ({phases[(removal.namespace, removal.app)]})")

@@ -37,6 +37,7 @@ import contextlib
 import http.client
 import io
 import json
+import math
 import socket
 import ssl
 import threading
@@ -230,10 +231,11 @@ class Client:
         params = dict(query or {})
         params.setdefault("watch", "true")
         remaining = deadline - time.monotonic()
-        seconds = max(1, int(remaining + 0.999))
-        if "timeoutSeconds" in params:
-            seconds = min(seconds, int(params["timeoutSeconds"]))
-        params["timeoutSeconds"] = str(seconds)
+        if not math.isinf(remaining):
+            seconds = max(1, int(remaining + 0.999))
+            if "timeoutSeconds" in params:
+                seconds = min(seconds, int(params["timeoutSeconds"]))
+            params["timeoutSeconds"] = str(seconds)
         lines = self.stream_lines(path, query=params, deadline=deadline, accept="application/json")
         with contextlib.closing(lines):
             for line in lines:
@@ -401,7 +403,7 @@ class Client:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0 or conn.sock is None:
                     return
-                conn.sock.settimeout(remaining)
+                conn.sock.settimeout(None if math.isinf(remaining) else remaining)  # no deadline: like kubectl logs -f
                 try:
                     chunk = response.read1(READ_SIZE)
                 except (OSError, http.client.HTTPException):

@@ -107,11 +107,11 @@ def scheduler_api_served(ctx: Context) -> None:
         return
 
 
-def _require_class(ctx: Context, kind_name: str, name: str, missing: str) -> None:
+def _require_class(ctx: Context, kind_name: str, name: str, what: str, missing: str) -> None:
     try:
         found = ctx.cluster.get(kind_name, name)
     except ForbiddenError:
-        ctx.forbidden(f"{kind_name} {name}")
+        ctx.forbidden(what)
         return
     if found is None:
         raise UserError(missing)
@@ -125,6 +125,7 @@ def priority_class_exists(ctx: Context) -> None:
             ctx,
             "PriorityClass",
             priority,
+            f"priority class {priority}",
             f"priorityClassName: priority class {priority} does not exist; use one of the cluster's "
             "classes (kubectl get priorityclasses) or leave it empty",
         )
@@ -139,6 +140,7 @@ def ingress_class_exists(ctx: Context) -> None:
             ctx,
             "IngressClass",
             class_name,
+            f"ingress class {class_name}",
             f"ui.ingress.className: ingress class {class_name} does not exist; use one of "
             "'kubectl get ingressclasses', or leave it empty for the cluster default",
         )

@@ -88,22 +88,42 @@ def _selector(apps: Sequence[str] | None) -> str:
     return f"{CHART_SELECTOR},app-name in ({','.join(sorted(set(apps)))})"
 
 
+#: Where Helm keeps release records: the `secret` and the `configmap` storage drivers.
+RECORD_KINDS = ("Secret", "ConfigMap")
+
+
 def inventory(cluster: Cluster, apps: Sequence[str] | None = None, *, everywhere: bool = False) -> dict[Key, list[Leftover]]:
-    """The chart's objects, by (namespace, app): one LIST per kind the cluster serves, for any number of apps."""
+    """The apps' objects and Helm release records, by (namespace, app): one LIST per kind, for any number of apps.
+
+    Release records carry Helm's labels (`owner=helm`, `name=<release>`), not the chart's: a record is
+    counted with an app when the app has objects too, or when the app is named.
+    """
     found: dict[Key, list[Leftover]] = defaultdict(list)
-    selector = _selector(apps)
     for kind_name in CHART_KINDS:
         try:
-            objects = cluster.objects(kind_name, selector, everywhere=everywhere)
+            objects = cluster.objects(kind_name, _selector(apps), everywhere=everywhere)
         except NotFoundError:
             continue  # an API the cluster does not serve (Volcano's PodGroup) holds nothing
         for obj in objects:
+            _add(found, cluster, kind_name, obj, (obj.get("metadata") or {}).get("labels", {}).get("app-name"))
+    named = set(apps or ())
+    records = "owner=helm" + (f",name={apps[0]}" if apps is not None and len(apps) == 1 else "")
+    for kind_name in RECORD_KINDS:
+        for obj in cluster.objects(kind_name, records, everywhere=everywhere):
             meta = obj.get("metadata") or {}
-            app = (meta.get("labels") or {}).get("app-name")
-            if app:
-                key = (str(meta.get("namespace") or cluster.namespace), str(app))
-                found[key].append(Leftover(kind_name, str(meta.get("name")), bool(meta.get("deletionTimestamp"))))
+            release = str((meta.get("labels") or {}).get("name") or "")
+            key = (str(meta.get("namespace") or cluster.namespace), release)
+            if key in found or release in named:
+                _add(found, cluster, kind_name, obj, release)
     return found
+
+
+def _add(found: dict[Key, list[Leftover]], cluster: Cluster, kind_name: str, obj: Obj, app: Any) -> None:
+    if not app:
+        return
+    meta = obj.get("metadata") or {}
+    key = (str(meta.get("namespace") or cluster.namespace), str(app))
+    found[key].append(Leftover(kind_name, str(meta.get("name")), bool(meta.get("deletionTimestamp"))))
 
 
 def sweep(cluster: Cluster, app: str) -> list[str]:

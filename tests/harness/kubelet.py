@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 class DriverScript:
     """The life of one simulated driver pod."""
 
-    outcome: str = "Succeeded"  # Succeeded | Failed | Running (never ends) | Pending (never starts)
+    outcome: str = "Succeeded"  # Succeeded | Failed | Running (never ends) | Pending (never starts) | Waiting
+    #: With outcome Waiting: the container's waiting reason and message (ImagePullBackOff, CreateContainerConfigError)
+    waiting: tuple[str, str] = ("ImagePullBackOff", 'Back-off pulling image "apache/spark:nope"')
     log: list[str] = field(default_factory=lambda: ["Pi is roughly 3.14159", "SparkContext stopped"])
     exit_code: int | None = None
     message: str = ""
@@ -78,6 +80,16 @@ class Kubelet:
         app = (meta.get("labels") or {}).get("app-name", name)
         script = self.scripts.get(app, self.default)
         container = pod["spec"]["containers"][0]["name"]
+        if script.outcome == "Waiting":  # scheduled, but the container cannot be created
+            await asyncio.sleep(script.start_after)
+            reason, message = script.waiting
+            await self._update(namespace, name, {"status": {
+                "phase": "Pending",
+                "conditions": [{"type": "PodScheduled", "status": "True", "lastTransitionTime": now()}],
+                "containerStatuses": [{"name": container, "ready": False, "restartCount": 0, "image": "",
+                                       "imageID": "", "state": {"waiting": {"reason": reason, "message": message}}}],
+            }})
+            return
         if script.outcome == "Pending":
             await self._update(
                 namespace,
@@ -136,6 +148,8 @@ class Kubelet:
                         "metadata": {
                             "name": executor,
                             "labels": {
+                                # what Spark copies from the executor pod template
+                                "app.kubernetes.io/name": "spark-client-app",
                                 "app-name": app,
                                 "spark-role": "executor",
                                 "spark-exec-id": executor.rsplit("-", 1)[1],
