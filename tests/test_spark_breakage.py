@@ -16,6 +16,7 @@ through the Service (see test_spark_driver.py) unless a test says otherwise.
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 from typing import Any
@@ -35,9 +36,9 @@ GIVE_UP_AT_FIRST_FAILURE = {"spark.executor.maxNumFailures": "0", "spark.kuberne
 GIVE_UP_AT_FIRST_LOST_RESULT = {"spark.task.maxFailures": "1", "spark.shuffle.io.maxRetries": "0"}
 
 
-def _values(arguments: list[str], *, conf: dict[str, str] | None = None, **extra: Any) -> Obj:
+def _values(arguments: list[str], *, conf: dict[str, str] | None = None, ui: bool = False, **extra: Any) -> Obj:
     values: Obj = {"app": {"arguments": arguments}, "executor": {"instances": 1}, **extra}
-    values["sparkConf"] = {"spark.ui.enabled": "false", **(conf or {})}
+    values["sparkConf"] = {**({} if ui else {"spark.ui.enabled": "false"}), **(conf or {})}
     return sparkdriver.through_the_service(values)
 
 
@@ -64,9 +65,10 @@ def missing_service(objects: list[Obj]) -> None:
 
 
 def wrong_ports_and_prefix(objects: list[Obj]) -> None:
-    """Two mistakes a cluster does not notice: the headless Service's ports, and the executor name prefix."""
+    """Wrong Service ports (the headless driver Service's, the UI Service's target), and the executor name prefix."""
     for port in _named(objects, "Service", "-driver-svc")["spec"]["ports"]:
         port["port"] = port["targetPort"] = port["port"] + 10000
+    _named(objects, "Service", "-ui-svc")["spec"]["ports"][0]["targetPort"] += 1
     sparkdriver.set_conf(objects, "spark.kubernetes.executor.podNamePrefix", "someone-else")
 
 
@@ -88,6 +90,29 @@ def no_template(objects: list[Obj]) -> None:
     sparkdriver.set_conf(objects, "spark.kubernetes.executor.podTemplateFile", None)
 
 
+def _get(host: str, port: int) -> str:
+    """The status of GET / at host:port, or the name of the error."""
+    connection = http.client.HTTPConnection(host, port, timeout=10)
+    try:
+        connection.request("GET", "/")
+        return str(connection.getresponse().status)
+    except OSError as error:
+        return type(error).__name__
+    finally:
+        connection.close()
+
+
+def probe_ui_then_release(cluster: SparkCluster, run: AppRun) -> None:
+    """Once the app computed, GET its UI through the UI Service and from the driver pod itself, then release it."""
+    driver = cluster.kubelet.wait_started(run.namespace, f"{run.name}-driver", 180)
+    cluster.wait_for_log(driver, r"Pi is roughly", timeout=240)
+    service = _named(run.objects, "Service", "-ui-svc")
+    run.notes["through the UI Service"] = _get(cluster.kubelet.service_ip(run.namespace, service["metadata"]["name"]),
+                                               service["spec"]["ports"][0]["port"])
+    run.notes["from the driver pod"] = _get(driver.ip, int(run.conf["spark.ui.port"]))
+    cluster.release(run)
+
+
 def kill_driver_mid_job(cluster: SparkCluster, run: AppRun) -> None:
     """Once every executor runs tasks, delete the driver pod (as `kubectl delete pod` would)."""
     driver = cluster.kubelet.wait_started(run.namespace, f"{run.name}-driver", 180)
@@ -105,7 +130,8 @@ APPS = sparkdriver.register([
     App("br-pod-ip", "sh-br-pod-ip", ["scala-pi.yaml"], _values(["4"]), mutate=pods_ip_default),
     App("br-no-service", "sh-br-no-service", ["scala-pi.yaml"], _values(["4"], conf=GIVE_UP_AT_FIRST_FAILURE),
         mutate=missing_service),
-    App("br-ports", "sh-br-ports", ["scala-pi.yaml"], _values(["4"]), mutate=wrong_ports_and_prefix),
+    App("br-ports", "sh-br-ports", ["scala-pi.yaml"], _values(["4", "--hold", "/tmp/release"], ui=True),
+        mutate=wrong_ports_and_prefix, during=probe_ui_then_release),
     App("br-netpol-in", "sh-br-netpol-in", ["scala-pi.yaml"], _values(["4"], conf=GIVE_UP_AT_FIRST_FAILURE),
         mutate=executors_not_admitted_by_driver),
     App("br-netpol-out", "sh-br-netpol-out", ["scala-pi.yaml"],
@@ -170,15 +196,25 @@ def test_a_driver_host_naming_a_missing_service_is_unresolvable(runs: dict[str, 
 
 
 def test_a_wrong_headless_service_port_is_caught_only_by_the_wiring_checks(runs: dict[str, AppRun]) -> None:
-    """A headless Service does not proxy: DNS gives the pod's IP and executors dial the pod's port.
+    """A headless Service does not proxy: DNS gives the pod's IP and executors dial the pod's own port.
 
-    So a cluster runs the job (as here) and the static invariant of DESIGN.md is what catches it.
+    ("For such Services a cluster IP is not allocated, kube-proxy does not handle these Services,
+    and there is no load balancing or proxying done by the platform for them", Kubernetes docs.)
+    So a cluster runs the job, as here, and the static invariant of DESIGN.md is what catches it.
     """
     run = runs["br-ports"]
     assert run.returncode == 0, run.describe()
     assert "Pi is roughly 3.1" in run.log
+    assert ("someone-else-exec-1", f"{run.name}-driver", 7078) in run.attempts  # the pod's port, not the Service's
     with pytest.raises(AssertionError, match=r"spark.driver.port=7078 is not a port \(and targetPort\) of the headless Service"):
         check_application(run.objects, app_name=run.name, namespace=run.namespace, values=run.values)
+
+
+def test_a_wrong_ui_service_target_port_leaves_the_ui_unreachable(runs: dict[str, AppRun]) -> None:
+    """The UI Service is proxied (ClusterIP): a wrong targetPort breaks the Ingress's route to the UI."""
+    run = runs["br-ports"]
+    assert run.notes["from the driver pod"] == "302"  # the UI is up, on its port
+    assert run.notes["through the UI Service"] == "ConnectionRefusedError"
 
 
 def test_a_wrong_executor_name_prefix_is_caught_by_the_wiring_checks(runs: dict[str, AppRun]) -> None:

@@ -75,6 +75,9 @@ def test_spark_pi_computes_with_two_executors(name: str, runs: dict[str, AppRun]
         assert re.search(r"Finished task .* on " + re.escape(executor.ip), run.log), run.describe()
     # the rendered driver address was used as rendered
     assert run.conf["spark.driver.host"] == f"{name}-driver-svc.{run.namespace}.svc"
+    # the driver pod's own requests reached the API server: it read its pod, created and watched executors
+    verbs = {(verb, path.split("?")[0].rsplit("/", 1)[-1]) for _, path, verb, _ in run.requests}
+    assert {("get", f"{name}-driver"), ("create", "pods"), ("watch", "pods")} <= verbs, sorted(verbs)
     problems = sparkdriver.wiring_problems(run)
     assert not problems, "\n".join(problems) + "\n" + run.describe()
 
