@@ -3,10 +3,12 @@
 `SparkCluster` is an emulated API server with the real kubelet of tests/harness/podrunner.py: the
 rendered objects are applied to it (or `sparkhelm run` installs them), the kubelet runs the driver
 pod from its manifest, Spark's driver creates its executor pods, the kubelet runs those too, and
-the job computes. Only `spark.master` is redirected (to the emulator); every other setting, name,
-port, label, Service and NetworkPolicy is the rendered one, so the chart's wiring is what makes a
-run work or fail. `wiring_problems()` compares what Spark asked the API server for with the
-chart's values; `ui_problems()` what the Spark UI answered through the UI Service.
+the job computes. Only `spark.master` is redirected (to the emulator), besides what the kubelet
+gives every pod in place of a cluster's network (its address and its DNS, see podrunner.py);
+every setting, name, port, label, Service and NetworkPolicy is the rendered one, so the chart's
+wiring is what makes a run work or fail. `wiring_problems()` compares what Spark asked the API
+server for with the chart's values; `ui_problems()` what the Spark UI answered through the UI
+Service.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SPARK_APPS = Path(__file__).resolve().parent / "spark_apps"
 #: Where the test applications are in the harness's image (tests/spark_apps is mounted there).
 APPS_IN_IMAGE = "/opt/sparkhelm-tests"
-JVM_APP_CLASS = "org.apache.spark.examples.SparkPi"
 WIRING_KEYS = ROOT / "charts" / "spark-client-app" / "files" / "wiring-keys.yaml"
 STARTING_UP = "Spark is starting up"
 #: Spark names its executor ConfigMap itself (KubernetesClientUtils.configMapNameExecutor); no setting changes it.
@@ -275,7 +276,12 @@ def through_the_service(app_values: Obj) -> Obj:
 
 
 class SparkCluster:
-    """An emulated API server, the harness's kubelet and the Spark image: apps run here as in a cluster."""
+    """An emulated API server, the harness's kubelet and the Spark image: apps run here as in a cluster.
+
+    With `volcano`, the cluster serves Volcano's PodGroup resource and its kubelet runs pods whose
+    schedulerName is volcano (Volcano's gang scheduling itself is not modelled: with the chart's
+    minMember 1 it admits each pod as it comes).
+    """
 
     def __init__(self, directory: Path, image: Image, *, volcano: bool = True) -> None:
         self.directory = directory

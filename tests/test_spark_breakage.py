@@ -105,12 +105,14 @@ def _get(host: str, port: int) -> str:
 def probe_ui_then_release(cluster: SparkCluster, run: AppRun) -> None:
     """Once the app computed, GET its UI through the UI Service and from the driver pod itself, then release it."""
     driver = cluster.kubelet.wait_started(run.namespace, f"{run.name}-driver", 180)
-    cluster.wait_for_log(driver, r"Pi is roughly", timeout=240)
     service = _named(run.objects, "Service", "-ui-svc")
-    run.notes["through the UI Service"] = _get(cluster.kubelet.service_ip(run.namespace, service["metadata"]["name"]),
-                                               service["spec"]["ports"][0]["port"])
-    run.notes["from the driver pod"] = _get(driver.ip, int(run.conf["spark.ui.port"]))
-    cluster.release(run)
+    try:
+        cluster.wait_for_log(driver, r"Pi is roughly", timeout=240)  # the app holds until released
+        run.notes["through the UI Service"] = _get(
+            cluster.kubelet.service_ip(run.namespace, service["metadata"]["name"]), service["spec"]["ports"][0]["port"])
+        run.notes["from the driver pod"] = _get(driver.ip, int(run.conf["spark.ui.port"]))
+    finally:
+        cluster.release(run)
 
 
 def kill_driver_mid_job(cluster: SparkCluster, run: AppRun) -> None:

@@ -7,7 +7,8 @@ runs those too, each pod on its own loopback IP, with cluster DNS and the Networ
 force. The values files are used as rendered; the test values replace the application file and
 arguments only, plus two documented choices: executors reach the driver through the headless
 Service (see test_executors_reach_the_driver_through_the_service), and the prod shape runs 2
-executors (not 4) to fit two cores.
+executors (not 4) to fit two cores. The cluster has Volcano (tests/sparkdriver.SparkCluster), so
+prod runs with its scheduler, PodGroup, priority class, affinities and tolerations as rendered.
 
 pyspark-pi is submitted with the real `sparkhelm run --wait --logs` console script; scala-pi runs
 the chart's host-mode UI Ingress, prod its path-mode Ingress, Volcano, a priority class and node
@@ -35,9 +36,11 @@ def read_ui_then_release(cluster: SparkCluster, run: AppRun) -> None:
     """Once the app computed (and, with --data-paths, used every path), read its UI, then let it stop."""
     driver = cluster.kubelet.wait_started(run.namespace, f"{run.name}-driver", 180)
     done = r"Data paths: " if "--data-paths" in run.app.values["app"]["arguments"] else PI.pattern
-    cluster.wait_for_log(driver, done, timeout=240)
-    cluster.read_ui(run)
-    cluster.release(run)
+    try:
+        cluster.wait_for_log(driver, done, timeout=240)
+        cluster.read_ui(run)
+    finally:
+        cluster.release(run)
 
 
 APPS = sparkdriver.register([

@@ -99,6 +99,8 @@ class Image:
     """What the pods' image holds, as directories of this machine, and its ENV, WORKDIR and ENTRYPOINT.
 
     `layers` maps a directory inside the image to host directories stacked on it (first = top).
+    `entrypoint` names the image's entrypoint, which `entrypoint_argv` plays (the apache/spark
+    one); empty: the image has none and a container without a command runs its args.
     """
 
     layers: dict[str, list[Path]]
@@ -382,7 +384,12 @@ class PodRecord:
 
 
 class PodRunner:
-    """The real kubelet of one RunningCluster; see the module docstring."""
+    """The real kubelet of one RunningCluster; see the module docstring.
+
+    It runs pods whose scheduler is one of `schedulers` (others stay Pending, as with no such
+    scheduler in a cluster). A deleted pod gets SIGTERM, then SIGKILL after `grace_seconds` (its
+    terminationGracePeriodSeconds, capped: tests should not wait 30 s for a JVM to stop).
+    """
 
     _instances = itertools.count(1)
 
@@ -461,11 +468,6 @@ class PodRunner:
     def record(self, namespace: str, name: str) -> PodRecord:
         """The kubelet's record of a pod it ran (raises KeyError if it never saw the pod)."""
         return self.records[(namespace, name)]
-
-    def pods(self, namespace: str, **labels: str) -> list[PodRecord]:
-        """Records of the pods whose (original) labels include `labels`, in start order."""
-        return [r for r in self.records.values() if r.namespace == namespace
-                and all(r.labels.get(k) == v for k, v in labels.items())]
 
     def wait(self, namespace: str, name: str, timeout: float) -> PodRecord:
         """Wait until the pod's processes ended (it finished or was deleted)."""
@@ -640,6 +642,7 @@ class PodRunner:
             record.done.set()
             return
         if record.deleted:
+            await self._remove_cgroup(record)
             record.done.set()
             return
         record.argv, record.env = argv, env
@@ -663,6 +666,7 @@ class PodRunner:
                 "name": container["name"], "ready": False, "restartCount": 0, "started": False, **image_fields,
                 "state": {"waiting": {"reason": "CreateContainerError", "message": message}}}]})
             log.close()
+            await self._remove_cgroup(record)
             record.done.set()
             return
         os.close(error_fd)
@@ -855,7 +859,8 @@ class PodRunner:
         workdir = container.get("workingDir") or self.image.workdir
         command = [expand(a, env) for a in container.get("command") or []]
         args = [expand(a, env) for a in container.get("args") or []]
-        argv = entrypoint_argv(args, env, workdir) if not command else command + args
+        # no command: the image's entrypoint runs with the args (the Spark image's, or none at all)
+        argv = command + args if command or not self.image.entrypoint else entrypoint_argv(args, env, workdir)
         if argv and argv[0].endswith("/bin/spark-submit"):
             argv[1:1] = ["--conf", f"spark.master=k8s://{self.cluster.url}"]  # the API server's address
         if not argv:
