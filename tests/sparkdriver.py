@@ -332,7 +332,7 @@ class SparkCluster:
             env.pop(unset, None)
         run.cli = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
 
-    def run_all(self, apps: list[App], *, parallel: int = 4, timeout: float = 240) -> dict[str, AppRun]:
+    def run_all(self, apps: list[App], *, parallel: int = 5, timeout: float = 240) -> dict[str, AppRun]:
         """Run the apps side by side (as several teams would on one cluster) until every driver has ended.
 
         At most `parallel` apps run at once, in the given order: more JVMs than that on two cores
