@@ -1,17 +1,19 @@
 """Broken wiring fails the way a cluster fails: each app below has one thing broken on purpose.
 
 The apps run side by side on one emulated cluster with the harness's kubelet (tests/sparkdriver.py),
-from the chart's rendered objects with one change each (a Service selector, a port, a Spark key, a
-NetworkPolicy) or one event (the driver pod deleted mid-job). Each test names what broke and
-asserts the failure Spark and the cluster produce: the executor's exception, the refused
-connection, the driver's exit code, the garbage-collected executors.
+from the chart's rendered objects with one change each (a Service selector or port, a Spark key,
+a NetworkPolicy) or one event (the driver pod deleted mid-job). Each test names what broke and
+asserts what Spark and the cluster do: the executor's exception, the refused connection, the
+driver's exit code, the garbage-collected executors, or, where a cluster would not notice the
+mistake, which check catches it. Two apps are evidence rather than breakage: Spark 4.3's default
+driver address ignores the Service, and a wrong headless-Service port changes nothing.
 
 To keep eight apps within two cores, each asks for one executor (three for the one that tests
 garbage collection) and no UI; apps that fail at executor start set
 `spark.executor.maxNumFailures=0` (the driver gives up at the first failed executor instead of
 retrying up to its default limit: the failure is the same, only sooner), and the one that loses
-task results does not retry them. Executors reach the driver
-through the Service (see test_spark_driver.py) unless a test says otherwise.
+task results does not retry them. Executors reach the driver through the Service (see
+test_spark_driver.py) unless a test says otherwise.
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def probe_ui_then_release(cluster: SparkCluster, run: AppRun) -> None:
 
 
 def kill_driver_mid_job(cluster: SparkCluster, run: AppRun) -> None:
-    """Once every executor runs tasks, delete the driver pod (as `kubectl delete pod` would)."""
+    """Once its executors registered and tasks finish, delete the driver pod (as `kubectl delete pod` would)."""
     driver = cluster.kubelet.wait_started(run.namespace, f"{run.name}-driver", 180)
     executors = sparkdriver.expected_executors(run.conf)
     cluster.wait_for_log(driver, r"Registered executor", timeout=240, count=executors)

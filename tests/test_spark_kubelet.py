@@ -166,6 +166,23 @@ def test_the_container_filesystem_never_writes_to_the_host(tmp_path: Path) -> No
     assert [s for s in steps if s.kind == "symlink"][0].sources == ("/etc/cluster-dns/hosts",)
 
 
+def test_an_object_created_for_an_owner_that_is_gone_is_garbage_collected(tmp_path: Path) -> None:
+    """A driver being deleted may still create an executor pod: the garbage collector removes it too."""
+    cluster = RunningCluster(tmp_path)
+    try:
+        body = json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {
+            "name": "late-exec-1", "ownerReferences": [{"apiVersion": "v1", "kind": "Pod", "name": "gone",
+                                                        "uid": "uid-of-a-deleted-driver"}]},
+            "spec": {"containers": [{"name": "executor", "image": "spark"}]}}).encode()
+        request = urllib.request.Request(f"{cluster.url}/api/v1/namespaces/default/pods", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+        cluster.wait_for(lambda: cluster.get("Pod", "late-exec-1") is None)
+    finally:
+        cluster.close()
+
+
 # --- running pods -----------------------------------------------------------------------------
 
 
