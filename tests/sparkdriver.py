@@ -196,6 +196,8 @@ class App:
     during: Callable[[SparkCluster, AppRun], None] | None = None
     #: submit with `sparkhelm run` (these arguments) instead of applying the rendered objects
     cli: list[str] | None = None
+    #: rough CPU cost (1 = a driver and one executor): the costliest apps start first
+    cost: int = 1
 
 
 @dataclass
@@ -335,10 +337,11 @@ class SparkCluster:
     def run_all(self, apps: list[App], *, parallel: int = 5, timeout: float = 240) -> dict[str, AppRun]:
         """Run the apps side by side (as several teams would on one cluster) until every driver has ended.
 
-        At most `parallel` apps run at once, in the given order: more JVMs than that on two cores
-        only add thrashing (and Spark's own timeouts start to fire).
+        At most `parallel` apps run at once, the costliest first (the cheap ones fill the gaps at
+        the end): more JVMs than that on two cores only add thrashing (and Spark's own timeouts
+        start to fire).
         """
-        runs = {app.name: self.prepare(app) for app in apps}
+        runs = {app.name: self.prepare(app) for app in sorted(apps, key=lambda a: -a.cost)}
         slots = threading.Semaphore(parallel)
 
         def follow(run: AppRun) -> None:

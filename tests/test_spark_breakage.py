@@ -145,7 +145,7 @@ APPS = sparkdriver.register([
     App("br-killed", "sh-br-killed", ["scala-pi.yaml"],
         _values(["100000"], executor={"instances": 3},
                 dynamicAllocation={"enabled": True, "minExecutors": 1, "maxExecutors": 3}),
-        during=kill_driver_mid_job),
+        during=kill_driver_mid_job, cost=3),
 ])
 
 

@@ -44,17 +44,17 @@ def read_ui_then_release(cluster: SparkCluster, run: AppRun) -> None:
 
 
 APPS = sparkdriver.register([
-    App("it-pyspark-pi", "sh-pyspark-pi", ["pyspark-pi.yaml"], sparkdriver.through_the_service({}), cli=[]),
+    App("it-pyspark-pi", "sh-pyspark-pi", ["pyspark-pi.yaml"], sparkdriver.through_the_service({}), cli=[], cost=4),
     App("it-fails", "sh-fails", ["pyspark-pi.yaml"],
         {"app": {"mainApplicationFile": f"local://{sparkdriver.APPS_IN_IMAGE}/fails.py", "arguments": []}}, cli=[]),
     App("it-scala-pi", "sh-scala-pi", ["ui-host-ingress.yaml", "scala-pi.yaml"],
-        sparkdriver.through_the_service({"app": {"arguments": ["100", *HOLD]}}), during=read_ui_then_release),
+        sparkdriver.through_the_service({"app": {"arguments": ["100", *HOLD]}}), during=read_ui_then_release, cost=2),
     App("it-prod", "sh-prod", ["prod.yaml"],
         sparkdriver.through_the_service({
             "app": {"mainApplicationFile": f"local://{sparkdriver.APPS_IN_IMAGE}/pi_paths.py",
                     "arguments": ["4", "--data-paths", *HOLD]},
             "executor": {"instances": 2},
-        }), during=read_ui_then_release),
+        }), during=read_ui_then_release, cost=4),
 ])
 COMPUTING = ["it-pyspark-pi", "it-scala-pi", "it-prod"]
 
