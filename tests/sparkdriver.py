@@ -1,11 +1,14 @@
-"""Run Spark's own client-mode driver, as the rendered driver pod would, against the API emulator.
+"""Spark applications rendered by the chart, run for real on the harness's kubelet, and checked.
 
-`run_driver()` does what the kubelet does with the rendered driver Pod (mount its ConfigMap, fill
-its environment, run its command) on this machine, with the pyspark wheel standing in for the
-image's `$SPARK_HOME`. Only the master URL and the driver host are redirected to loopback (the
-pod's own address, `status.podIP`, is 127.0.0.1 here); every other setting is the rendered one.
-`wiring_problems()` then compares what Spark asked the API server to create with the chart's
-values, and `ui_problems()` what the Spark UI answered with what the Ingress forwards.
+`SparkCluster` is an emulated API server with the real kubelet of tests/harness/podrunner.py: the
+rendered objects are applied to it (or `sparkhelm run` installs them), the kubelet runs the driver
+pod from its manifest, Spark's driver creates its executor pods, the kubelet runs those too, and
+the job computes. Only `spark.master` is redirected (to the emulator), besides what the kubelet
+gives every pod in place of a cluster's network (its address and its DNS, see podrunner.py);
+every setting, name, port, label, Service and NetworkPolicy is the rendered one, so the chart's
+wiring is what makes a run work or fail. `wiring_problems()` compares what Spark asked the API
+server for with the chart's values; `ui_problems()` what the Spark UI answered through the UI
+Service.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,20 +31,30 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from tests.conftest import VALUES_DIR, render_objects
 from tests.harness import RunningCluster
+from tests.harness.cluster import RESOURCES
+from tests.harness.podrunner import Image, PodRecord, PodRunner, spark_image
 from tests.invariants import parse_spark_defaults
 
+Obj = dict[str, Any]
 ROOT = Path(__file__).resolve().parent.parent
 SPARK_APPS = Path(__file__).resolve().parent / "spark_apps"
-PYTHON_APP = SPARK_APPS / "wait_for_release.py"
-JVM_APP_SOURCE = SPARK_APPS / "WaitForRelease.java"
-JVM_APP_CLASS = "sparkhelm.itest.WaitForRelease"
-DRIVER_IP = "127.0.0.1"
+#: Where the test applications are in the harness's image (tests/spark_apps is mounted there).
+APPS_IN_IMAGE = "/opt/sparkhelm-tests"
+WIRING_KEYS = ROOT / "charts" / "spark-client-app" / "files" / "wiring-keys.yaml"
 STARTING_UP = "Spark is starting up"
 #: Spark names its executor ConfigMap itself (KubernetesClientUtils.configMapNameExecutor); no setting changes it.
 SPARK_EXECUTOR_CONFIGMAP = re.compile(r"^spark-exec-[0-9a-f]+-conf-map$")
 #: Spark log lines that mean a configuration key we set was not taken as meant.
 CONFIG_COMPLAINT = re.compile(r"deprecat|ignor|unknown|unrecogni[sz]|not supported|invalid", re.IGNORECASE)
+#: Spark 4.1+: executors dial the driver's pod IP (true, the default) or `spark.driver.host` (false).
+DRIVER_POD_IP = "spark.kubernetes.executor.useDriverPodIP"
+#: JVM options of the harness's image, for two shared cores: C1 only, the serial collector and no
+#: bytecode verification of Spark's jars cut the CPU of a JVM start by more than half. They change
+#: how fast Java starts, not what Spark connects to, resolves or computes.
+JVM_OPTIONS = ("-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:+UnlockDiagnosticVMOptions "
+               "-XX:-BytecodeVerificationRemote")
 
 
 def chart_app_version() -> str:
@@ -59,20 +73,69 @@ def spark_home() -> Path | None:
 
 def java_missing() -> str | None:
     """Why the JVM cannot run here, or None."""
-    if shutil.which("java") is None:
-        return "no `java` on PATH: install a JDK 17 or newer to run Spark's driver"
+    if shutil.which("java") is None or shutil.which("javac") is None:
+        return "no `java`/`javac` on PATH: install a JDK 17 or newer to run Spark"
     return None
 
 
-def build_jvm_app(home: Path, directory: Path) -> Path:
-    """Compile WaitForRelease.java against Spark's jars into a jar (javac and jar come with the JDK)."""
+def require_spark() -> Path:
+    """pyspark's directory, once Java, pyspark and the harness's kubelet are all usable here.
+
+    Skipped where one is missing, except under SPARKHELM_REQUIRE_SPARK (CI), where that fails.
+    """
+    import pytest
+
+    reason = java_missing() or PodRunner.unavailable()
+    home = spark_home()
+    if home is None:
+        reason = reason or f"pyspark is not installed: pip install pyspark=={chart_app_version()}"
+    if reason:
+        if os.environ.get("SPARKHELM_REQUIRE_SPARK"):
+            pytest.fail(f"Spark runs are required here (SPARKHELM_REQUIRE_SPARK is set): {reason}")
+        pytest.skip(reason)
+    assert home is not None
+    return home
+
+
+def jar_in_image(values_file: str) -> str:
+    """The jar a values file names (`local://` stripped): where the examples jar must be in the image."""
+    data = yaml.safe_load((VALUES_DIR / values_file).read_text())
+    return str(data["app"]["mainApplicationFile"]).removeprefix("local://")
+
+
+_LAYERS: dict[tuple[Path, str], Path] = {}
+
+
+def build_examples_layer(home: Path, directory: Path, jar_in_image: str) -> Path:
+    """Compile SparkPi.java against Spark's jars into a jar at `jar_in_image` of an image layer for /opt/spark.
+
+    Built once per test session (the layer is read-only to the pods).
+    """
+    if (home, jar_in_image) in _LAYERS:
+        return _LAYERS[(home, jar_in_image)]
     classes = directory / "classes"
     classes.mkdir(parents=True, exist_ok=True)
-    classpath = str(home / "jars" / "*")
-    subprocess.run(["javac", "-d", str(classes), "-cp", classpath, str(JVM_APP_SOURCE)], check=True)
-    jar = directory / "wait-for-release.jar"
+    subprocess.run(["javac", "-d", str(classes), "-cp", str(home / "jars" / "*"), str(SPARK_APPS / "SparkPi.java")],
+                   check=True)
+    layer = directory / "layer"
+    jar = layer / jar_in_image.removeprefix("/opt/spark/")
+    jar.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(["jar", "cf", str(jar), "-C", str(classes), "."], check=True)
-    return jar
+    _LAYERS[(home, jar_in_image)] = layer
+    return layer
+
+
+def sparkhelm_script() -> Path:
+    """The installed `sparkhelm` console script (the one users run), next to this Python."""
+    script = Path(sys.executable).parent / "sparkhelm"
+    return script if script.exists() else Path(shutil.which("sparkhelm") or "sparkhelm")
+
+
+def harness_image(home: Path, examples_layer: Path) -> Image:
+    """The apache/spark image of the tests: the pyspark wheel, the test-built examples jar, the test apps."""
+    image = spark_image(home, {"/opt/spark": [examples_layer], APPS_IN_IMAGE: [SPARK_APPS]})
+    image.env["JAVA_TOOL_OPTIONS"] = JVM_OPTIONS
+    return image
 
 
 def memory_mi(text: str) -> int:
@@ -83,29 +146,7 @@ def memory_mi(text: str) -> int:
     return int(int(match.group(1)) * factor)
 
 
-@dataclass
-class DriverRun:
-    """What one spark-submit did: its exit code, its log, its requests, and what the UI answered."""
-
-    app_name: str
-    namespace: str
-    driver_uid: str
-    returncode: int | None
-    log: str
-    #: (method, path, verb, body or None) of every request Spark made, in order
-    requests: list[tuple[str, str, str, dict[str, Any] | None]]
-    #: UI path -> (status, Location header, links and sources of the page)
-    ui: dict[str, tuple[int, str | None, list[str]]] = field(default_factory=dict)
-
-    def created(self, plural: str) -> list[dict[str, Any]]:
-        """The bodies Spark POSTed for a resource (e.g. "pods")."""
-        return [
-            body for method, path, _, body in self.requests
-            if method == "POST" and body is not None and path.split("?")[0].rsplit("/", 1)[-1] == plural
-        ]
-
-
-def _one(objects: list[dict[str, Any]], kind: str, **labels: str) -> dict[str, Any]:
+def _one(objects: list[Obj], kind: str, **labels: str) -> Obj:
     found = [
         o for o in objects
         if o["kind"] == kind and all((o["metadata"].get("labels") or {}).get(k) == v for k, v in labels.items())
@@ -114,207 +155,321 @@ def _one(objects: list[dict[str, Any]], kind: str, **labels: str) -> dict[str, A
     return found[0]
 
 
-def driver_pod(objects: list[dict[str, Any]]) -> dict[str, Any]:
+def driver_pod(objects: list[Obj]) -> Obj:
     """The rendered driver Pod."""
     return _one(objects, "Pod", **{"spark-role": "driver"})
 
 
-def configmap(objects: list[dict[str, Any]]) -> dict[str, Any]:
+def configmap(objects: list[Obj]) -> Obj:
     """The rendered ConfigMap holding spark-defaults.conf and the executor pod template."""
     return _one(objects, "ConfigMap")
 
 
-class _Mounts:
-    """The driver container's volume mounts, made local directories under `root`."""
-
-    def __init__(self, pod: dict[str, Any], cm: dict[str, Any], root: Path, home: Path, spark_home_in_image: str):
-        volumes = {v["name"]: v for v in pod["spec"].get("volumes", [])}
-        self.paths: dict[str, Path] = {spark_home_in_image: home}
-        for mount in pod["spec"]["containers"][0].get("volumeMounts", []):
-            local = root / mount["mountPath"].strip("/")
-            local.mkdir(parents=True, exist_ok=True)
-            volume = volumes[mount["name"]]
-            source = volume.get("configMap")
-            if source and source["name"] == cm["metadata"]["name"]:
-                items = source.get("items") or [{"key": k, "path": k} for k in cm["data"]]
-                for item in items:
-                    (local / item["path"]).write_text(cm["data"][item["key"]])
-            self.paths[mount["mountPath"]] = local
-
-    def local(self, text: str) -> str:
-        """A path inside the pod as a path here (the longest mount that contains it), else unchanged."""
-        for inside in sorted(self.paths, key=len, reverse=True):
-            if text == inside or text.startswith(inside.rstrip("/") + "/"):
-                return str(self.paths[inside]) + text[len(inside.rstrip("/")):]
-        return text
-
-    def localise_properties(self, path: Path) -> None:
-        """Rewrite the values of a mounted .conf file that name paths inside the pod."""
-        lines = []
-        for line in path.read_text().splitlines():
-            key, sep, value = line.strip().partition(" ")
-            if sep and not key.startswith("#"):
-                line = f"{key} {self.local(value.strip())}"
-            lines.append(line)
-        path.write_text("\n".join(lines) + "\n")
+def spark_conf(objects: list[Obj]) -> dict[str, str]:
+    """The rendered spark-defaults.conf as a dict."""
+    return parse_spark_defaults(configmap(objects)["data"]["spark-defaults.conf"])
 
 
-def _expand(text: str, env: dict[str, str]) -> str:
-    """The kubelet's `$(VAR)` expansion in command, args and env values."""
-    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: env.get(m.group(1), m.group(0)), text)
+def set_conf(objects: list[Obj], key: str, value: str | None) -> None:
+    """Change (or, with None, remove) one line of the rendered spark-defaults.conf: a deliberate breakage."""
+    cm = configmap(objects)
+    lines = [line for line in cm["data"]["spark-defaults.conf"].splitlines() if line.split(" ", 1)[0] != key]
+    if value is not None:
+        lines.append(f"{key} {value}")
+    cm["data"]["spark-defaults.conf"] = "\n".join(lines) + "\n"
 
 
-def _field_ref(pod: dict[str, Any], path: str) -> str:
-    return {
-        "status.podIP": DRIVER_IP,
-        "metadata.name": pod["metadata"]["name"],
-        "metadata.namespace": pod["metadata"]["namespace"],
-    }[path]
+# --- applications -----------------------------------------------------------------------------
 
 
-def _fetch_ui(port: int, paths: tuple[str, ...], deadline: float) -> dict[str, tuple[int, str | None, list[str]]]:
-    """GET each path once the UI is past its "starting up" page; redirects are not followed."""
-    answers: dict[str, tuple[int, str | None, list[str]]] = {}
-    for path in paths:
-        while True:
-            connection = http.client.HTTPConnection(DRIVER_IP, port, timeout=10)
-            try:
-                connection.request("GET", path)
-                response = connection.getresponse()
-                body = response.read().decode("utf-8", "replace")
-                status, location = response.status, response.getheader("Location")
-            except OSError:
-                status, location, body = 0, None, STARTING_UP
-            finally:
-                connection.close()
-            if STARTING_UP not in body or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        links = sorted(set(re.findall(r'(?:href|src)="([^"#]+)"', body)))
-        answers[path] = (status, location, links)
-    return answers
+@dataclass
+class App:
+    """One application: values files of values/ plus test values, and an optional breakage."""
+
+    name: str
+    namespace: str
+    files: list[str]
+    values: Obj = field(default_factory=dict)
+    #: changes the rendered objects before they are applied (a breakage)
+    mutate: Callable[[list[Obj]], None] | None = None
+    #: runs in a thread once the app is submitted (e.g. read the UI, then release the app)
+    during: Callable[[SparkCluster, AppRun], None] | None = None
+    #: submit with `sparkhelm run` (these arguments) instead of applying the rendered objects
+    cli: list[str] | None = None
+    #: rough CPU cost (1 = a driver and one executor): the costliest apps start first
+    cost: int = 1
 
 
-def run_driver(
-    cluster: RunningCluster,
-    objects: list[dict[str, Any]],
-    workdir: Path,
-    *,
-    release: Path,
-    executors: int,
-    ui_paths: tuple[str, ...] = ("/", "/jobs/"),
-    timeout: float = 90,
-) -> DriverRun:
-    """Seed the rendered driver pod, run its spark-submit here, wait for `executors` pods, read the UI.
+@dataclass
+class AppRun:
+    """What became of one application: its objects, pods, requests, UI answers and CLI result."""
 
-    `release` is the file the test application waits for (its first argument): it is created once
-    the executors were requested and the UI was read, so Spark then stops cleanly. The process
-    group is killed whatever happens.
+    app: App
+    objects: list[Obj]
+    values: Obj
+    conf: dict[str, str]
+    driver: PodRecord | None = None
+    executors: list[PodRecord] = field(default_factory=list)
+    #: (method, path, verb, body or None) of every request the driver pod sent to the API server
+    requests: list[tuple[str, str, str, Obj | None]] = field(default_factory=list)
+    #: UI path -> (status, Location header, links and sources of the page)
+    ui: dict[str, tuple[int, str | None, list[str]]] = field(default_factory=dict)
+    cli: subprocess.CompletedProcess[str] | None = None
+    #: pod-to-pod TCP connection attempts (source pod, destination pod, port) and the refused ones
+    attempts: list[tuple[str, str, int]] = field(default_factory=list)
+    refused: list[tuple[str, str, int]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    #: what a `during` hook wants the tests to see
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.app.name
+
+    @property
+    def namespace(self) -> str:
+        return self.app.namespace
+
+    @property
+    def returncode(self) -> int | None:
+        return self.driver.exit_code if self.driver else None
+
+    @property
+    def log(self) -> str:
+        return self.driver.log() if self.driver else ""
+
+    def created(self, plural: str) -> list[Obj]:
+        """The bodies the driver POSTed for a resource (e.g. "pods")."""
+        return [
+            body for method, path, _, body in self.requests
+            if method == "POST" and body is not None and path.split("?")[0].rsplit("/", 1)[-1] == plural
+        ]
+
+    def describe(self) -> str:
+        """The driver's log tail and each executor's last lines, for assertion messages."""
+        parts = [f"--- driver {self.driver.name if self.driver else '(never ran)'} exit {self.returncode} ---",
+                 self.log[-3000:]]
+        for executor in self.executors:
+            tail = "\n".join(line for line in executor.log().splitlines() if not line.startswith("\t"))[-1200:]
+            parts += [f"--- {executor.name} exit {executor.exit_code} {executor.waiting} ---", tail]
+        return "\n".join(parts + self.errors)
+
+
+def render(app: App, directory: Path) -> tuple[list[Obj], Obj]:
+    """The app's objects and effective values, rendered by the chart (embedded engine)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    objects, values, _ = render_objects(directory, app.values, name=app.name, namespace=app.namespace,
+                                        files=[VALUES_DIR / f for f in app.files])
+    return objects, values
+
+
+def through_the_service(app_values: Obj) -> Obj:
+    """`app_values` plus what makes executors dial `spark.driver.host` (the Service), unless the chart does it.
+
+    Spark 4.1+ defaults `spark.kubernetes.executor.useDriverPodIP` to true (executors dial the
+    driver's pod IP; the Service is not used). Today only `sparkConf` can set it; once the chart
+    sets it itself (a wiring key in files/wiring-keys.yaml), `sparkConf` may not, so this adds it
+    only while the chart does not own it.
     """
-    home = spark_home()
-    assert home is not None, "pyspark is not installed"
-    pod, cm = driver_pod(objects), configmap(objects)
-    namespace = pod["metadata"]["namespace"]
-    app_name = pod["metadata"]["labels"]["app-name"]
-    container = pod["spec"]["containers"][0]
-    command = container.get("command", []) + container.get("args", [])
-    spark_home_in_image = command[0].rsplit("/bin/", 1)[0]
-    mounts = _Mounts(pod, cm, workdir / "pod", home, spark_home_in_image)
-    for conf_file in (workdir / "pod").rglob("*.conf"):
-        mounts.localise_properties(conf_file)
+    if f"\n{DRIVER_POD_IP}:" in "\n" + WIRING_KEYS.read_text():
+        return app_values
+    conf = {**(app_values.get("sparkConf") or {}), DRIVER_POD_IP: "false"}
+    return {**app_values, "sparkConf": conf}
 
-    if cluster.get("Namespace", namespace, None) is None:
-        cluster.add_namespace(namespace)
-    running = dict(pod)
-    running["status"] = {
-        "phase": "Running",
-        "podIP": DRIVER_IP,
-        "conditions": [{"type": "Ready", "status": "True"}],
-        "containerStatuses": [
-            {"name": container["name"], "ready": True, "started": True, "restartCount": 0, "image": container["image"],
-             "imageID": "", "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}}}
-        ],
-    }
-    seeded = cluster.seed(running, quiet=True)
-    already = len(cluster.emulator._requests)
 
-    env: dict[str, str] = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(workdir),  # no ~/.kube/config of this machine reaches Spark's client
-        "SPARK_HOME": str(home),
-        "SPARK_LOCAL_IP": DRIVER_IP,
-        "PYSPARK_PYTHON": sys.executable,
-        "PYSPARK_DRIVER_PYTHON": sys.executable,
-    }
-    if "JAVA_HOME" in os.environ:
-        env["JAVA_HOME"] = os.environ["JAVA_HOME"]
-    for var in container.get("env", []):
-        if "value" in var:
-            env[var["name"]] = mounts.local(_expand(var["value"], env))
-        elif "fieldRef" in var.get("valueFrom", {}):
-            env[var["name"]] = _field_ref(pod, var["valueFrom"]["fieldRef"]["fieldPath"])
-    # Only spark-submit itself moves to the local $SPARK_HOME: the remaining arguments name the test
-    # application and its release file, which are paths on this machine already.
-    argv = [_expand(arg, env) for arg in command]
-    argv[0] = mounts.local(argv[0])
-    argv[1:1] = ["--conf", f"spark.master=k8s://{cluster.url}", "--conf", f"spark.driver.host={DRIVER_IP}"]
+class SparkCluster:
+    """An emulated API server, the harness's kubelet and the Spark image: apps run here as in a cluster.
 
-    log_path = workdir / "driver.log"
-    ui_port = next(p["containerPort"] for p in container["ports"] if p["name"] == "spark-ui")
-    _ports_free([p["containerPort"] for p in container["ports"]])
-    ui: dict[str, tuple[int, str | None, list[str]]] = {}
-    deadline = time.monotonic() + timeout
-    with log_path.open("w") as log:
-        process = subprocess.Popen(argv, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+    With `volcano`, the cluster serves Volcano's PodGroup resource and its kubelet runs pods whose
+    schedulerName is volcano (Volcano's gang scheduling itself is not modelled: with the chart's
+    minMember 1 it admits each pod as it comes).
+    """
+
+    def __init__(self, directory: Path, image: Image, *, volcano: bool = True) -> None:
+        self.directory = directory
+        self.cluster = RunningCluster(directory)
+        if volcano:
+            self.cluster.install_volcano()
         try:
-            while time.monotonic() < deadline and process.poll() is None:
-                if len(_pod_posts(cluster, already)) >= executors:
-                    break
-                time.sleep(0.1)
-            if process.poll() is None:
-                ui = _fetch_ui(ui_port, ui_paths, deadline)
-            release.touch()
-            returncode: int | None = process.wait(max(1.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            returncode = None
+            self.kubelet = PodRunner(self.cluster, directory / "kubelet", image,
+                                     schedulers=("default-scheduler", "volcano") if volcano else ("default-scheduler",))
+        except BaseException:
+            self.cluster.close()
+            raise
+
+    def close(self) -> None:
+        """Kill every pod, remove the network, stop the API server."""
+        try:
+            self.kubelet.close()
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(10)
-    return DriverRun(
-        app_name=app_name,
-        namespace=namespace,
-        driver_uid=seeded["metadata"]["uid"],
-        returncode=returncode,
-        log=log_path.read_text(errors="replace"),
-        requests=_requests(cluster, already),
-        ui=ui,
-    )
+            self.cluster.close()
+
+    # --- running apps ---------------------------------------------------------------------
+
+    def prepare(self, app: App) -> AppRun:
+        """Render the app (and break it, if asked); create its namespace and what an admin would have."""
+        objects, values = render(app, self.directory / "render" / app.name)
+        if app.mutate is not None:
+            app.mutate(objects)
+        if self.cluster.get("Namespace", app.namespace, None) is None:
+            self.cluster.add_namespace(app.namespace)
+        if values.get("priorityClassName") and self.cluster.get("PriorityClass", values["priorityClassName"], None) is None:
+            self.cluster.seed({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                               "metadata": {"name": values["priorityClassName"]}, "value": 1000}, quiet=True)
+        return AppRun(app=app, objects=objects, values=values, conf=spark_conf(objects))
+
+    def submit(self, run: AppRun) -> None:
+        """Apply the rendered objects (as `kubectl apply` of `helm template` would), or run `sparkhelm run`."""
+        if run.app.cli is None:
+            self.cluster.seed_many([o for o in run.objects if o["kind"] in RESOURCES])
+            return
+        values_file = self.directory / "values" / f"{run.name}.yaml"
+        values_file.parent.mkdir(parents=True, exist_ok=True)
+        values_file.write_text(yaml.safe_dump(run.app.values))
+        files = [arg for f in run.app.files for arg in ("-f", str(VALUES_DIR / f))]
+        argv = [str(sparkhelm_script()), "run", *files, "-f", str(values_file), "--name", run.name,
+                "-n", run.namespace, "--wait", "--logs", "--timeout", "4m", *run.app.cli]
+        env = {**os.environ, "KUBECONFIG": str(self.cluster.kubeconfig), "SPARKHELM_ENGINE": "embedded"}
+        for unset in ("SPARKHELM_CHART", "HELM_DRIVER", "KUBERNETES_SERVICE_HOST"):
+            env.pop(unset, None)
+        run.cli = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+    def run_all(self, apps: list[App], *, parallel: int = 5, timeout: float = 240) -> dict[str, AppRun]:
+        """Run the apps side by side (as several teams would on one cluster) until every driver has ended.
+
+        At most `parallel` apps run at once, the costliest first (the cheap ones fill the gaps at
+        the end): more JVMs than that on two cores only add thrashing (and Spark's own timeouts
+        start to fire).
+        """
+        runs = {app.name: self.prepare(app) for app in sorted(apps, key=lambda a: -a.cost)}
+        slots = threading.Semaphore(parallel)
+
+        def follow(run: AppRun) -> None:
+            with slots:
+                self._follow(run, timeout)
+
+        threads = []
+        for run in runs.values():
+            thread = threading.Thread(target=follow, args=(run,), name=f"app-{run.name}", daemon=True)
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join()
+        return runs
+
+    def _follow(self, run: AppRun, timeout: float) -> None:
+        try:
+            worker = threading.Thread(target=self.submit, args=(run,), daemon=True)
+            worker.start()
+            if run.app.during is not None:
+                self.kubelet.wait_started(run.namespace, f"{run.name}-driver", timeout)
+                run.app.during(self, run)
+            worker.join(timeout)
+            run.driver = self.kubelet.wait(run.namespace, f"{run.name}-driver", timeout)
+            for (namespace, name) in list(self.kubelet.records):  # executors end with or after the driver
+                if namespace == run.namespace:
+                    self.kubelet.wait(namespace, name, 30)
+        except AssertionError as error:
+            run.errors.append(str(error))
+        finally:
+            self._observe(run)
+
+    def _observe(self, run: AppRun) -> None:
+        records = self.kubelet.records
+        run.driver = records.get((run.namespace, f"{run.name}-driver"), run.driver)
+        run.executors = sorted((r for (ns, _), r in records.items()
+                                if ns == run.namespace and r.labels.get("spark-role") == "executor"),
+                               key=lambda r: (len(r.name), r.name))
+        driver_ip = run.driver.ip if run.driver else None
+        for request in list(self.cluster.emulator._requests):
+            if driver_ip is None or request._raw_request.remote != driver_ip:
+                continue
+            body = request.data if isinstance(request.data, dict) else (
+                json.loads(request.body) if request.body.strip()[:1] == b"{" else None)
+            run.requests.append((request.method.value, str(request.url.relative()), self.cluster.emulator._verb(request),
+                                 body))
+        run.errors += [f"harness kubelet fault: {e}" for e in self.kubelet.errors]
+        mine = {r.name for (ns, _), r in records.items() if ns == run.namespace}
+        run.attempts = [a for a in self.kubelet.attempts() if a[0] in mine or a[1] in mine]
+        run.refused = [a for a in self.kubelet.refused() if a[0] in mine or a[1] in mine]
+
+    # --- actions during a run -------------------------------------------------------------
+
+    def wait_for_log(self, record: PodRecord, pattern: str, timeout: float, count: int = 1) -> None:
+        """Wait until a pod's log matches `pattern` `count` times (or the pod ended)."""
+        deadline = time.monotonic() + timeout
+        while len(re.findall(pattern, record.log())) < count:
+            if record.done.is_set() or time.monotonic() > deadline:
+                raise AssertionError(f"{record.name} never logged {pattern!r} ({count}x):\n{record.log()[-3000:]}")
+            time.sleep(0.1)
+
+    def read_ui(self, run: AppRun, paths: tuple[str, ...] = ("/", "/jobs/"), timeout: float = 60) -> None:
+        """GET each path through the UI Service (once past Spark's "starting up" page); no redirect followed."""
+        service = next(o for o in run.objects if o["kind"] == "Service" and o["spec"].get("clusterIP") != "None")
+        port = service["spec"]["ports"][0]["port"]
+        address = self.kubelet.service_ip(run.namespace, service["metadata"]["name"])
+        deadline = time.monotonic() + timeout
+        for path in paths:
+            while True:
+                connection = http.client.HTTPConnection(address, port, timeout=10)
+                try:
+                    connection.request("GET", path)
+                    response = connection.getresponse()
+                    body = response.read().decode("utf-8", "replace")
+                    status, location = response.status, response.getheader("Location")
+                except OSError:
+                    status, location, body = 0, None, STARTING_UP
+                finally:
+                    connection.close()
+                if STARTING_UP not in body or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+            links = sorted(set(re.findall(r'(?:href|src)="([^"#]+)"', body)))
+            run.ui[path] = (status, location, links)
+
+    def release(self, run: AppRun, volume_path: str = "/tmp") -> None:
+        """Create the file an app holds for (`--hold /tmp/release`) in the driver's volume at `volume_path`."""
+        driver = self.kubelet.record(run.namespace, f"{run.name}-driver")
+        pod = driver_pod(run.objects)
+        mount = next(m for m in pod["spec"]["containers"][0]["volumeMounts"] if m["mountPath"] == volume_path)
+        (driver.volumes[mount["name"]] / "release").touch()
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        """DELETE a pod through the API, as `kubectl delete pod` does."""
+        request = urllib.request.Request(f"{self.cluster.url}/api/v1/namespaces/{namespace}/pods/{name}",
+                                         method="DELETE")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
 
 
-def _ports_free(ports: list[int]) -> None:
-    """Spark moves to the next port when one is taken, which would look like a wiring fault: say so first."""
-    for port in ports:
-        with socket.socket() as probe:
-            try:
-                probe.bind((DRIVER_IP, port))
-            except OSError:
-                raise AssertionError(f"port {port} on {DRIVER_IP} is in use by another process; "
-                                     "the driver pins it, so stop that process and run again") from None
+# --- the session's suite ---------------------------------------------------------------------
+
+_SUITE: list[App] = []
+_RUNS: dict[str, AppRun] = {}
 
 
-def _pod_posts(cluster: RunningCluster, since: int) -> list[Any]:
-    return [r for r in list(cluster.emulator._requests)[since:]
-            if r.method.value == "POST" and r.url.path.endswith("/pods")]
+def register(apps: list[App]) -> list[App]:
+    """Add a test module's apps to the session's suite: every collected app runs once, side by side.
+
+    Two cores are shared best by starting all the JVMs of the session together: one app's waits
+    (for executors, for a release) are another app's CPU time.
+    """
+    known = {app.name for app in _SUITE}
+    _SUITE.extend(app for app in apps if app.name not in known)
+    return apps
 
 
-def _requests(cluster: RunningCluster, since: int) -> list[tuple[str, str, str, dict[str, Any] | None]]:
-    out = []
-    for r in list(cluster.emulator._requests)[since:]:
-        body = r.data if isinstance(r.data, dict) else (json.loads(r.body) if r.body.strip()[:1] == b"{" else None)
-        out.append((r.method.value, str(r.url.relative()), cluster.emulator._verb(r), body))
-    return out
+def suite_runs(factory: Any) -> dict[str, AppRun]:
+    """Run every registered app (the first time any test asks) and return all their runs by name."""
+    if not _RUNS:
+        home = require_spark()
+        layer = build_examples_layer(home, factory.mktemp("examples"), jar_in_image("scala-pi.yaml"))
+        cluster = SparkCluster(factory.mktemp("cluster"), harness_image(home, layer))
+        try:
+            _RUNS.update(cluster.run_all(_SUITE))
+        finally:
+            cluster.close()
+    return _RUNS
 
 
 # --- checks ------------------------------------------------------------------------------------
@@ -329,35 +484,40 @@ def expected_executors(conf: dict[str, str]) -> int:
     return instances
 
 
-def _allowed(role: dict[str, Any], verb: str, plural: str) -> bool:
+def expected_driver_url(run: AppRun) -> str:
+    """The driver URL executors must be given: `spark.driver.host` (the Service), or the pod IP under Spark's default."""
+    host = run.conf["spark.driver.host"] if run.conf.get(DRIVER_POD_IP) == "false" else (run.driver.ip if run.driver else "")
+    return f"spark://CoarseGrainedScheduler@{host}:{run.conf['spark.driver.port']}"
+
+
+def _allowed(role: Obj, verb: str, plural: str) -> bool:
     return any(
         plural in rule.get("resources", []) and verb in rule.get("verbs", []) and "" in rule.get("apiGroups", [])
         for rule in role.get("rules", [])
     )
 
 
-def wiring_problems(run: DriverRun, objects: list[dict[str, Any]], values: dict[str, Any]) -> list[str]:
+def wiring_problems(run: AppRun) -> list[str]:
     """Every way what Spark did differs from what the chart's values say it should do."""
-    problems: list[str] = []
-    app, cm = run.app_name, configmap(objects)
-    conf = parse_spark_defaults(cm["data"]["spark-defaults.conf"])
-    template = yaml.safe_load(cm["data"]["executor-pod-template.yaml"])
+    problems: list[str] = list(run.errors)
+    objects, values, conf, app = run.objects, run.values, run.conf, run.name
+    template = yaml.safe_load(configmap(objects)["data"]["executor-pod-template.yaml"])
     if run.returncode != 0:
-        problems.append(f"spark-submit exited with {run.returncode}")
+        problems.append(f"the driver exited with {run.returncode}")
     pods = run.created("pods")
     want = expected_executors(conf)
     names = [p["metadata"]["name"] for p in pods]
-    if sorted(names) != sorted(f"{app}-exec-{i}" for i in range(1, want + 1)):
+    if sorted(names)[:want] != sorted(f"{app}-exec-{i}" for i in range(1, want + 1)) or len(names) < want:
         problems.append(f"executor pods {names}, expected {want} named {app}-exec-N")
 
     executor_values = values["executor"]
     memory = memory_mi(str(executor_values["memory"]))
     overhead = (memory_mi(str(executor_values["memoryOverhead"])) if executor_values.get("memoryOverhead")
                 else max(384, memory // 10))
-    driver_port = str(values["driver"]["port"])
     tspec, tmeta = template["spec"], template["metadata"]
     tcontainer = next(c for c in tspec["containers"] if c["name"] == conf["spark.kubernetes.executor.podTemplateContainerName"])
     image = f"{values['image']['repository']}:{values['image']['tag'] or chart_app_version()}"
+    driver_uid = run.driver.uid if run.driver else ""
     for pod in pods:
         name, spec, meta = pod["metadata"]["name"], pod["spec"], pod["metadata"]
         labels = meta.get("labels") or {}
@@ -370,8 +530,8 @@ def wiring_problems(run: DriverRun, objects: list[dict[str, Any]], values: dict[
             if (meta.get("annotations") or {}).get(key) != value:
                 problems.append(f"{name}: annotation {key} missing")
         owners = meta.get("ownerReferences") or []
-        if [(o.get("kind"), o.get("uid")) for o in owners] != [("Pod", run.driver_uid)]:
-            problems.append(f"{name}: ownerReferences {owners}, expected the driver pod uid {run.driver_uid}")
+        if [(o.get("kind"), o.get("uid")) for o in owners] != [("Pod", driver_uid)]:
+            problems.append(f"{name}: ownerReferences {owners}, expected the driver pod uid {driver_uid}")
         for key in ("priorityClassName", "schedulerName", "affinity", "tolerations", "securityContext",
                     "serviceAccountName", "automountServiceAccountToken", "enableServiceLinks"):
             if spec.get(key) != tspec.get(key):
@@ -390,8 +550,8 @@ def wiring_problems(run: DriverRun, objects: list[dict[str, Any]], values: dict[
                 problems.append(f"{name}: memory {kind} {resources.get(kind, {}).get('memory')}, "
                                 f"expected {memory + overhead}Mi")
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
-        if env.get("SPARK_DRIVER_URL") != f"spark://CoarseGrainedScheduler@{DRIVER_IP}:{driver_port}":
-            problems.append(f"{name}: SPARK_DRIVER_URL {env.get('SPARK_DRIVER_URL')}, expected port {driver_port}")
+        if env.get("SPARK_DRIVER_URL") != expected_driver_url(run):
+            problems.append(f"{name}: SPARK_DRIVER_URL {env.get('SPARK_DRIVER_URL')}, expected {expected_driver_url(run)}")
 
     for method, path, _verb, body in run.requests:
         if method != "POST" or body is None or "/pods" in path:
@@ -402,10 +562,12 @@ def wiring_problems(run: DriverRun, objects: list[dict[str, Any]], values: dict[
 
     role = _one(objects, "Role")
     for method, path, verb, _ in run.requests:
-        plural = path.split("?")[0].rstrip("/").split("/")
-        resource_name = plural[plural.index("namespaces") + 2] if "namespaces" in plural else plural[-1]
+        parts = path.split("?")[0].rstrip("/").split("/")
+        resource_name = parts[parts.index("namespaces") + 2] if "namespaces" in parts else parts[-1]
         if not _allowed(role, verb, resource_name):
             problems.append(f"the driver's Role does not allow {verb} {resource_name} ({method} {path})")
+    if not run.requests:
+        problems.append("no request of the driver pod reached the API server")
 
     for line in run.log.splitlines():
         if re.search(r"\b(ERROR)\b", line):
@@ -415,12 +577,12 @@ def wiring_problems(run: DriverRun, objects: list[dict[str, Any]], values: dict[
     return problems
 
 
-def ui_problems(run: DriverRun, values: dict[str, Any]) -> list[str]:
+def ui_problems(run: AppRun) -> list[str]:
     """The UI's redirect and links must carry what the Ingress forwards: the proxy base in path mode."""
     problems: list[str] = []
-    ingress = values["ui"]["ingress"]
+    ingress = run.values["ui"]["ingress"]
     path_mode = ingress["enabled"] and ingress["mode"] == "path"
-    base = (ingress.get("path") or f"/{run.app_name}").rstrip("/") if path_mode else ""
+    base = (ingress.get("path") or f"/{run.name}").rstrip("/") if path_mode else ""
     status, location, _ = run.ui.get("/", (0, None, []))
     if status not in (301, 302, 303, 307, 308) or location is None:
         return [f"GET / on the UI answered {status} without a redirect"]
@@ -435,6 +597,6 @@ def ui_problems(run: DriverRun, values: dict[str, Any]) -> list[str]:
     for link in local:
         if path_mode and not link.startswith(f"{base}/"):
             problems.append(f"link {link} does not carry spark.ui.proxyBase {base}")
-        if not path_mode and link.startswith(f"/{run.app_name}/"):
+        if not path_mode and link.startswith(f"/{run.name}/"):
             problems.append(f"link {link} carries a proxy base in host mode")
     return problems

@@ -458,7 +458,24 @@ class ClusterEmulator(KubernetesEmulator):
             obj.setdefault("status", {"phase": "Pending"})
         self._default_on_create(res, obj)
         await self._store(res, namespace, obj, "ADDED")
+        if self._orphaned(obj):
+            asyncio.get_running_loop().create_task(self._collect_orphan(res, namespace, name, meta["uid"]))
         return aiohttp.web.json_response(obj, status=201)
+
+    def _orphaned(self, obj: dict[str, Any]) -> bool:
+        """Whether every owner an object names is gone (e.g. a pod its owner created while being deleted)."""
+        owners = {ref.get("uid") for ref in obj["metadata"].get("ownerReferences") or [] if ref.get("uid")}
+        if not owners:
+            return False
+        live = {o.raw["metadata"].get("uid") for o in self._objects.values() if not o.deleted}
+        return not owners & live
+
+    async def _collect_orphan(self, res: resource, namespace: str | None, name: str, uid: str) -> None:
+        """The garbage collector deletes a dependent whose owners no longer exist, as it does for the others."""
+        async with self._lock:
+            obj = self._live(res, namespace, name)
+            if obj is not None and obj["metadata"].get("uid") == uid and self._orphaned(obj):
+                await self._remove(res, namespace, name)
 
     async def _replace(self, request: rendering.Request, obj: dict[str, Any]) -> aiohttp.web.Response:
         assert request.resource is not None and request.name is not None
