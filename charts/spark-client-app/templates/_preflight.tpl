@@ -271,9 +271,6 @@ NetworkPolicy would drop.
 {{- if ne $s.name "yunikorn" -}}
 {{- fail (printf "scheduler.yunikorn.gang.enabled needs scheduler.name=yunikorn (it is %q): only YuniKorn reads task groups" $s.name) -}}
 {{- end -}}
-{{- if eq (include "spark-client-app.gangSize" (dict "ctx" . "value" $yg.minMember) | int) 0 -}}
-{{- fail "scheduler.yunikorn.gang.enabled: Spark asks for no executors at start (executor.instances and dynamicAllocation.minExecutors are 0), so the spark-executor task group would be empty; set scheduler.yunikorn.gang.minMember" -}}
-{{- end -}}
 {{- end -}}
 {{- $gang := $s.gang -}}
 {{- if $gang.enabled -}}
@@ -281,11 +278,8 @@ NetworkPolicy would drop.
 {{- fail (printf "scheduler.gang.enabled is Kubernetes' own gang scheduling, which scheduler.name=%s does not read: use %s, or leave scheduler.name empty for the default scheduler" $s.name (ternary "volcano.podGroup" "scheduler.yunikorn.gang" (eq $s.name "volcano"))) -}}
 {{- end -}}
 {{- $minCount := include "spark-client-app.gangSize" (dict "ctx" . "value" $gang.minCount) | int -}}
-{{- if eq $minCount 0 -}}
-{{- fail "scheduler.gang.enabled: Spark asks for no executors at start (executor.instances and dynamicAllocation.minExecutors are 0), and a gang needs at least one; set scheduler.gang.minCount, or raise executor.instances" -}}
-{{- end -}}
-{{- if gt $minCount $initial -}}
-{{- fail (printf "scheduler.gang.minCount (%d) is more than the %d executors Spark asks for at start: the gang would never be complete and no executor would start; lower scheduler.gang.minCount or raise executor.instances" $minCount $initial) -}}
+{{- if gt $minCount (max 1 $initial) -}}
+{{- fail (printf "scheduler.gang.minCount (%d) is more than the %d executors Spark asks for at start: the gang would never be complete and no executor would start; lower scheduler.gang.minCount or raise executor.instances" $minCount (max 1 $initial)) -}}
 {{- end -}}
 {{- end -}}
 {{- $m := $v.metrics -}}

@@ -49,9 +49,13 @@ executor.requestCores, else executor.cores; memory = executor.memory + executor.
 {{- toYaml (dict "cpu" (toString ($e.requestCores | default $e.cores)) "memory" (printf "%dMi" (add $memMi $overheadMi))) -}}
 {{- end -}}
 
-{{/* The number of executors of a gang (YuniKorn's executor task group, the native gang): the given value, else the executors Spark asks for at start. Call with (dict "ctx" $ "value" <int or nil>). */}}
+{{/*
+The number of executors of a gang (YuniKorn's executor task group, the native gang): the given
+value, else the executors Spark asks for at start, at least 1 (dynamic allocation from zero asks for
+its first executor when work arrives). Call with (dict "ctx" $ "value" <int or nil>).
+*/}}
 {{- define "spark-client-app.gangSize" -}}
-{{- if kindIs "invalid" .value }}{{ include "spark-client-app.initialExecutors" .ctx }}{{ else }}{{ .value | int }}{{ end -}}
+{{- if kindIs "invalid" .value }}{{ max 1 (include "spark-client-app.initialExecutors" .ctx | int) }}{{ else }}{{ .value | int }}{{ end -}}
 {{- end -}}
 
 {{/*
