@@ -392,6 +392,10 @@ def check_operations(objects: list[dict[str, Any]], pod: dict[str, Any], templat
         names = [g["name"] for g in json.loads(task_groups)]
         if annotations.get("yunikorn.apache.org/task-group-name") not in names or t_annotations.get("yunikorn.apache.org/task-group-name") not in names:
             problems.append("a pod's YuniKorn task group is not among the driver's task groups")
+    queue = _get(values, "scheduler.queue")
+    for volcano in (o for o in objects if o["apiVersion"].startswith("scheduling.volcano.sh/")):
+        if queue and volcano["spec"].get("queue") != queue:
+            problems.append(f"the Volcano PodGroup's queue {volcano['spec'].get('queue')!r} is not scheduler.queue {queue!r}")
     ttl = _get(values, "ttl")
     for obj in objects:
         if ttl and _meta(obj, "annotations").get("sparkhelm.io/ttl") != ttl:
