@@ -306,6 +306,106 @@ def check_application(objects: list[dict[str, Any]], *, app_name: str, namespace
     for role, spark_container in (("driver", container), ("executor", t_container)):
         if spark_container.get("terminationMessagePolicy") != "FallbackToLogsOnError":
             problems.append(f"{role} container lacks terminationMessagePolicy: FallbackToLogsOnError")
+    check_operations(objects, pod, template, conf, values, problems)
     if problems:
         raise AssertionError("wiring invariants violated:\n  " + "\n  ".join(problems))
     return {"conf": conf, "template": template, "pod": pod, "configmap": configmap}
+
+
+def _meta(obj: dict[str, Any], field: str) -> dict[str, str]:
+    return obj["metadata"].get(field) or {}
+
+
+def check_operations(objects: list[dict[str, Any]], pod: dict[str, Any], template: dict[str, Any], conf: dict[str, str],
+                     values: dict[str, Any], problems: list[str]) -> None:
+    """Metrics, queues and gangs: what scrapes or groups the pods must point at them.
+
+    9. The PodMonitor selects the driver (and no executor), on the driver's UI port, at the paths the
+       driver serves; without one, metrics scrape annotations name the same port and path.
+    10. A gang (native PodGroup/Workload, Kueue pod group, YuniKorn task group) names an object or a
+       group that exists, holds only executors, and expects no more executors than Spark asks for.
+    11. `ttl` is on every object as sparkhelm.io/ttl.
+    """
+    container = pod["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    ui_port = int(conf.get("spark.ui.port", "4040"))
+    driver_path = conf.get("spark.metrics.conf.driver.sink.prometheusServlet.path")
+    monitors = [o for o in objects if o["kind"] == "PodMonitor"]
+    annotations = _meta(pod, "annotations")
+    if monitors:
+        if driver_path is None or conf.get("spark.ui.prometheus.enabled") != "true":
+            problems.append("a PodMonitor without the driver's PrometheusServlet sink or spark.ui.prometheus.enabled")
+        for monitor in monitors:
+            selector = monitor["spec"]["selector"]["matchLabels"]
+            if not _selects(selector, _meta(pod, "labels")) or _selects(selector, template["metadata"]["labels"]):
+                problems.append("the PodMonitor does not select the driver pod (only)")
+            if monitor["spec"].get("namespaceSelector") != {"matchNames": [pod["metadata"]["namespace"]]}:
+                problems.append("the PodMonitor does not look in the release namespace")
+            endpoints = monitor["spec"]["podMetricsEndpoints"]
+            if {ports.get(e["port"]) for e in endpoints} != {ui_port}:
+                problems.append("the PodMonitor does not scrape the driver's spark.ui.port")
+            if [e["path"] for e in endpoints] != [driver_path, "/metrics/executors/prometheus"]:
+                problems.append(f"the PodMonitor scrapes {[e['path'] for e in endpoints]}, the driver serves {driver_path}")
+        if "prometheus.io/scrape" in annotations:
+            problems.append("the driver carries scrape annotations and a PodMonitor: Prometheus would scrape it twice")
+    elif driver_path is not None:
+        if annotations.get("prometheus.io/scrape") != "true" or annotations.get("prometheus.io/port") != str(ui_port) \
+                or annotations.get("prometheus.io/path") != driver_path:
+            problems.append("metrics are served but the driver's scrape annotations do not name spark.ui.port and the path")
+    elif "prometheus.io/scrape" in annotations and not _get(values, "driver.annotations"):
+        problems.append("scrape annotations without metrics")
+
+    spec = template["spec"]
+    groups = {o["metadata"]["name"]: o for o in objects if o["apiVersion"].startswith("scheduling.k8s.io/")}
+    reference = (spec.get("schedulingGroup") or {}).get("podGroupName") or (spec.get("workloadRef") or {}).get("name")
+    if reference or groups:
+        group = groups.get(reference or "")
+        if group is None or len(groups) != 1:
+            problems.append(f"the executors name the gang {reference!r}, the chart renders {sorted(groups)}")
+        else:
+            kind = "Workload" if "workloadRef" in spec else "PodGroup"
+            if group["kind"] != kind:
+                problems.append(f"the executors name a {kind}, the chart renders a {group['kind']}")
+            policy = group["spec"]["podGroups"][0]["policy"] if kind == "Workload" else group["spec"]["schedulingPolicy"]
+            if "workloadRef" in spec and spec["workloadRef"].get("podGroup") != group["spec"]["podGroups"][0]["name"]:
+                problems.append("the executors' workloadRef.podGroup is not the Workload's pod group")
+            wanted = _initial_executors(conf)
+            if policy["gang"]["minCount"] > max(wanted, 1):
+                problems.append(f"gang minCount {policy['gang']['minCount']} > the {wanted} executors Spark asks for")
+        if "schedulingGroup" in pod["spec"] or "workloadRef" in pod["spec"]:
+            problems.append("the driver is in a gang: it creates the executors, the gang would never be complete")
+    t_labels, t_annotations = template["metadata"]["labels"], template["metadata"].get("annotations") or {}
+    kueue_group = t_annotations.get("kueue.x-k8s.io/pod-group-name") or t_labels.get("kueue.x-k8s.io/pod-group-name")
+    if kueue_group:
+        if t_annotations.get("kueue.x-k8s.io/pod-group-total-count") != conf.get("spark.executor.instances") \
+                or conf.get("spark.dynamicAllocation.enabled") == "true":
+            problems.append("the Kueue pod group's size is not the fixed spark.executor.instances")
+        if "kueue.x-k8s.io/pod-group-name" in _meta(pod, "labels") or "kueue.x-k8s.io/pod-group-name" in annotations:
+            problems.append("the driver is in the Kueue pod group of its executors")
+    if t_labels.get("kueue.x-k8s.io/queue-name") != _meta(pod, "labels").get("kueue.x-k8s.io/queue-name"):
+        problems.append("the driver and the executors are in different Kueue queues")
+    for key in ("yunikorn.apache.org/app-id", "yunikorn.apache.org/queue"):
+        if t_labels.get(key) != _meta(pod, "labels").get(key):
+            problems.append(f"the driver and the executors differ in {key}")
+    task_groups = annotations.get("yunikorn.apache.org/task-groups")
+    if task_groups is not None:
+        names = [g["name"] for g in json.loads(task_groups)]
+        if annotations.get("yunikorn.apache.org/task-group-name") not in names or t_annotations.get("yunikorn.apache.org/task-group-name") not in names:
+            problems.append("a pod's YuniKorn task group is not among the driver's task groups")
+    queue = _get(values, "scheduler.queue")
+    for volcano in (o for o in objects if o["apiVersion"].startswith("scheduling.volcano.sh/")):
+        if queue and volcano["spec"].get("queue") != queue:
+            problems.append(f"the Volcano PodGroup's queue {volcano['spec'].get('queue')!r} is not scheduler.queue {queue!r}")
+    ttl = _get(values, "ttl")
+    for obj in objects:
+        if ttl and _meta(obj, "annotations").get("sparkhelm.io/ttl") != ttl:
+            problems.append(f"{obj['kind']}/{obj['metadata']['name']} lacks sparkhelm.io/ttl: {ttl}")
+        if not ttl and "sparkhelm.io/ttl" in _meta(obj, "annotations"):
+            problems.append(f"{obj['kind']}/{obj['metadata']['name']} has a ttl nobody set")
+
+
+def _initial_executors(conf: dict[str, str]) -> int:
+    instances = int(conf.get("spark.executor.instances", "2"))
+    if conf.get("spark.dynamicAllocation.enabled") == "true":
+        return max(instances, int(conf.get("spark.dynamicAllocation.minExecutors", "0")))
+    return instances

@@ -11,15 +11,18 @@ import yaml
 from tests.conftest import CHART, render_objects
 
 TEMPLATES = CHART / "templates"
-TOPIC_FILES = {"_names.tpl", "_labels.tpl", "_pod.tpl", "_sparkconf.tpl", "_ui.tpl", "_secrets.tpl", "_preflight.tpl"}
+TOPIC_FILES = {"_names.tpl", "_labels.tpl", "_pod.tpl", "_sparkconf.tpl", "_ui.tpl", "_secrets.tpl", "_preflight.tpl",
+               "_scheduling.tpl", "_metrics.tpl"}
 MAX_SUFFIX = 16
 LONGEST = "a" + "b" * 45 + "z"  # 47 characters, the longest allowed app-name
 
-#: Values that render every object the chart can render.
+#: Values that render every object the chart can render (with NATIVE_GANG: the two gangs exclude each other).
 EVERYTHING = {
     "ui": {"ingress": {"enabled": True, "tls": True, "host": "spark.example.com"}},
     "scheduler": {"name": "volcano"},
+    "metrics": {"enabled": True, "podMonitor": {"enabled": True}},
 }
+NATIVE_GANG = {**EVERYTHING, "scheduler": {"gang": {"enabled": True}}}
 
 
 def _defines(path: Path) -> list[str]:
@@ -56,8 +59,11 @@ def test_suffix_rule_is_written_and_holds_for_every_rendered_object(tmp_path: Pa
     comment = (TEMPLATES / "_names.tpl").read_text()
     assert f"at most {MAX_SUFFIX} characters" in comment and "47" in comment
     objects, _, _ = render_objects(tmp_path, EVERYTHING, name=LONGEST)
+    gang, _, _ = render_objects(tmp_path, NATIVE_GANG, name=LONGEST)
+    objects += [o for o in gang if o["apiVersion"].startswith("scheduling.k8s.io/")]
     kinds = {o["kind"] for o in objects}
-    assert {"Pod", "Service", "Ingress", "ConfigMap", "PodGroup", "NetworkPolicy", "Role", "RoleBinding", "ServiceAccount"} <= kinds
+    assert {"Pod", "Service", "Ingress", "ConfigMap", "PodGroup", "NetworkPolicy", "Role", "RoleBinding", "ServiceAccount", "PodMonitor"} <= kinds
+    assert len([o for o in objects if o["kind"] == "PodGroup"]) == 2  # Volcano's and Kubernetes' own
     suffixes = [o["metadata"]["name"].removeprefix(LONGEST) for o in objects]
     ingress = next(o for o in objects if o["kind"] == "Ingress")
     suffixes.append(ingress["spec"]["tls"][0]["secretName"].removeprefix(LONGEST))

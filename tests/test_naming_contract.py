@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,14 +19,15 @@ from hypothesis import strategies as st
 from sparkhelm.chart.files import values_schema
 from sparkhelm.engine.embedded import EmbeddedEngine
 from sparkhelm.engine.manifests import parse_manifest
-from sparkhelm.kube.resources import CHART_KINDS
+from sparkhelm.kube.resources import CHART_KINDS, QUALIFIED_POD_GROUP, kind_of
 from sparkhelm.ops.preflight import access_needed
 from sparkhelm.spec import naming
 from sparkhelm.spec.naming import CHART_SELECTOR, MAX_APP_NAME, MAX_SUFFIX, AppNames
 from tests.conftest import CHART
 from tests.harness.emulator import label_matcher
 
-#: Every optional object on: Ingress with TLS, Volcano PodGroup, NetworkPolicies, RBAC, both service accounts.
+#: Every optional object on: Ingress with TLS, Volcano PodGroup, NetworkPolicies, RBAC, both service
+#: accounts, PodMonitor. NATIVE_GANG swaps Volcano's PodGroup for Kubernetes' own (they exclude each other).
 EVERYTHING = {
     "app": {"mainApplicationFile": "local:///opt/spark/examples/src/main/python/pi.py"},
     "scheduler": {"name": "volcano"},
@@ -34,18 +36,21 @@ EVERYTHING = {
     "rbac": {"create": True},
     "serviceAccount": {"create": True},
     "executor": {"serviceAccount": {"create": True}},
+    "metrics": {"enabled": True, "podMonitor": {"enabled": True}},
 }
+NATIVE_GANG = {**EVERYTHING, "scheduler": {"queue": "team-a", "kueue": {"enabled": True}, "gang": {"enabled": True}}}
 
 
-def expected(names: AppNames) -> dict[tuple[str, str], set[str]]:
-    """(kind, component) -> names, for the objects of EVERYTHING."""
+def expected(names: AppNames, *, native_gang: bool = False) -> dict[tuple[str, str], set[str]]:
+    """(kind, component) -> names, for the objects of EVERYTHING (or NATIVE_GANG)."""
     return {
+        ("PodMonitor", "metrics"): {names.pod_monitor},
+        ("PodGroup", "scheduling"): {names.executor_group if native_gang else names.pod_group},
         ("Pod", "driver"): {names.driver_pod},
         ("Service", "driver"): {names.driver_service},
         ("Service", "ui"): {names.ui_service},
         ("Ingress", "ui"): {names.ui_ingress},
         ("ConfigMap", "config"): {names.config_map},
-        ("PodGroup", "scheduling"): {names.pod_group},
         ("NetworkPolicy", "driver"): {names.driver_network_policy},
         ("NetworkPolicy", "executor"): {names.executor_network_policy},
         ("Role", "driver"): {names.driver_role},
@@ -55,8 +60,8 @@ def expected(names: AppNames) -> dict[tuple[str, str], set[str]]:
     }
 
 
-def render(app: str) -> list[dict]:
-    values = {"nameOverride": app, **EVERYTHING}
+def render(app: str, everything: dict = EVERYTHING) -> list[dict]:
+    values = {"nameOverride": app, **everything}
     rendered = EmbeddedEngine().render(CHART, values, release=app, namespace="ns")
     return parse_manifest(rendered.manifest)
 
@@ -91,6 +96,22 @@ def test_every_object_is_named_as_spec_naming_says(app: str) -> None:
     assert tls == names.ui_tls_secret
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(app=app_names)
+def test_the_executor_group_is_named_as_spec_naming_says(app: str) -> None:
+    """Kubernetes' own PodGroup, the executors' reference to it and Kueue's pod group share one name."""
+    names = AppNames(app)
+    objects = render(app, NATIVE_GANG)
+    found: dict[tuple[str, str], set[str]] = {}
+    for obj in objects:
+        found.setdefault((obj["kind"], obj["metadata"]["labels"]["app.kubernetes.io/component"]), set()).add(obj["metadata"]["name"])
+    assert found == expected(names, native_gang=True)
+    config = next(o for o in objects if o["kind"] == "ConfigMap")
+    template = yaml.safe_load(config["data"]["executor-pod-template.yaml"])
+    assert template["spec"]["schedulingGroup"]["podGroupName"] == names.executor_group
+    assert template["metadata"]["annotations"]["kueue.x-k8s.io/pod-group-name"] == names.executor_group
+
+
 def test_the_47_character_rule_is_the_same_in_python_the_schema_and_the_chart() -> None:
     schema = values_schema(CHART)
     definition = schema["definitions"]["appName"]
@@ -110,14 +131,35 @@ def test_the_47_character_rule_is_the_same_in_python_the_schema_and_the_chart() 
 
 def test_every_kind_the_chart_can_render_is_in_the_one_table() -> None:
     """Pre-flight's permission table and delete's sweep come from kube.resources: no kind may be missing."""
-    kinds = {obj["kind"] for obj in render("all-on")}
-    assert kinds <= set(CHART_KINDS), kinds - set(CHART_KINDS)
+    objects = render("all-on") + render("all-on", NATIVE_GANG)
+    entries = {kind_of(obj) for obj in objects}
+    assert entries <= set(CHART_KINDS.values()), entries - set(CHART_KINDS.values())
+    assert {(e.api_version, e.kind) for e in entries} >= {(o["apiVersion"], o["kind"]) for o in objects if o["kind"] != "PodGroup"}
     templates = {path.name for path in (CHART / "templates").glob("*.yaml")}
-    rendered_from = {obj_source for obj_source in _sources(EmbeddedEngine().render(
-        CHART, {"nameOverride": "all-on", **EVERYTHING}, release="all-on", namespace="ns").manifest)}
-    assert templates == rendered_from, templates ^ rendered_from  # EVERYTHING really renders every template
+    rendered_from = set()
+    for everything in (EVERYTHING, NATIVE_GANG):
+        rendered_from |= _sources(EmbeddedEngine().render(
+            CHART, {"nameOverride": "all-on", **everything}, release="all-on", namespace="ns").manifest)
+    assert templates == rendered_from, templates ^ rendered_from  # the two value sets render every template
     needed = access_needed(render("all-on"))
+    kinds = {obj["kind"] for obj in render("all-on")}
     assert {("create", CHART_KINDS[k].group, CHART_KINDS[k].plural) for k in kinds} <= set(needed)
+
+
+def test_two_podgroups_of_two_api_groups_are_told_apart() -> None:
+    """Volcano's PodGroup keeps the key "PodGroup"; Kubernetes' own is found by its API group."""
+    volcano = next(o for o in render("all-on") if o["kind"] == "PodGroup")
+    native = next(o for o in render("all-on", NATIVE_GANG) if o["kind"] == "PodGroup")
+    assert kind_of(volcano) is CHART_KINDS["PodGroup"] and kind_of(volcano).group == "scheduling.volcano.sh"
+    assert kind_of(native) is CHART_KINDS[QUALIFIED_POD_GROUP] and kind_of(native).group == "scheduling.k8s.io"
+
+
+@pytest.mark.xfail(strict=True, reason="ops.preflight.access_needed looks a kind up by its name alone; it must use "
+                   "kube.resources.kind_of(obj), or it asks for Volcano's podgroups for Kubernetes' own (lead: remove this mark then)")
+def test_preflight_asks_for_the_native_podgroup_of_its_own_api_group() -> None:
+    needed = access_needed(render("all-on", NATIVE_GANG))
+    assert ("create", "scheduling.k8s.io", "podgroups") in needed
+    assert ("create", "scheduling.volcano.sh", "podgroups") not in needed
 
 
 def test_an_unknown_kind_is_a_loud_bug_not_a_silent_skip() -> None:
@@ -136,7 +178,7 @@ def _sources(manifest: str) -> set[str]:
 def test_python_names_have_no_copy_outside_spec_naming() -> None:
     """No module rebuilds an object name by hand: '-driver' and friends appear only in spec/naming.py."""
     root = Path(__file__).resolve().parent.parent / "sparkhelm"
-    suffixes = ('-driver"', '-driver-svc', '-ui-ingress', '-ui-svc', '-exec-', '-cm"', '-podgroup')
+    suffixes = ('-driver"', '-driver-svc', '-ui-ingress', '-ui-svc', '-exec-', '-cm"', '-podgroup', '-metrics"', '-executors')
     offenders = []
     for path in root.rglob("*.py"):
         if path.name == "naming.py":

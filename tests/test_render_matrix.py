@@ -65,7 +65,34 @@ MATRIX: dict[str, tuple[str, dict[str, Any]]] = {
     "egress-object-store-and-metastore": ("etl", {"networkPolicy": {"egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}], "ports": [{"port": 443, "protocol": "TCP"}]}, {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "hive"}}}], "ports": [{"port": 9083, "protocol": "TCP"}]}]}}),
     "dynamic-allocation-from-zero": ("etl", {"app": {"mainApplicationFile": PI}, "executor": {"instances": 0, "requestCores": "500m", "limitCores": "1"}, "dynamicAllocation": {"enabled": True, "minExecutors": 0, "maxExecutors": 1}}),
     "no-security-context": ("etl", {"app": {"mainApplicationFile": PI}, "driver": {"podSecurityContext": None, "securityContext": None}, "executor": {"podSecurityContext": None, "securityContext": None}}),
+    "metrics-scrape-annotations": ("etl", {"metrics": {"enabled": True}, "ui": {"port": 4050}}),
+    "metrics-podmonitor-path-ingress": ("etl", {"metrics": {"enabled": True, "path": "/metrics/driver", "namespace": "etl", "jvmSource": False, "podMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}, "interval": "30s", "scrapeTimeout": "10s"}, "scraperPeers": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "prometheus"}}, "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]}, "ui": {"ingress": {"enabled": True}}}),
+    "metrics-nodeport-no-peers": ("etl", {"metrics": {"enabled": True, "scraperPeers": []}, "ui": {"service": {"type": "NodePort"}}}),
+    "yunikorn-queue": ("etl", {"scheduler": {"name": "yunikorn", "queue": "root.sandbox.team-a"}}),
+    "yunikorn-gang-placements": ("etl", {"scheduler": {"name": "yunikorn", "queue": "root.batch", "yunikorn": {"applicationId": "etl-2026-01-01", "gang": {"enabled": True, "minMember": 1, "placeholderTimeoutSeconds": 120, "style": "Hard"}}}, "priorityClassName": "routine", "driver": {"nodeSelector": {"pool": "drivers"}, "nodeAffinity": {"values": ["spark"]}}, "executor": {"instances": 3, "requestCores": "500m", "memoryOverhead": "1g", "tolerations": [{"key": "spot", "operator": "Exists", "effect": "NoSchedule"}]}}),
+    "yunikorn-gang-dynamic-allocation": ("etl", {"scheduler": {"name": "yunikorn", "yunikorn": {"gang": {"enabled": True, "executorMinResource": {"cpu": "2", "memory": "6Gi"}}}}, "executor": {"instances": 0}, "dynamicAllocation": {"enabled": True, "minExecutors": 0, "maxExecutors": 8}}),
+    "kueue-executor-pod-group": ("etl", {"scheduler": {"queue": "team-a", "kueue": {"enabled": True}}, "executor": {"instances": 4}}),
+    "kueue-per-executor-dynamic-allocation": ("etl", {"scheduler": {"queue": "team-a", "kueue": {"enabled": True, "executorPodGroup": False}}, "dynamicAllocation": {"enabled": True, "minExecutors": 1, "maxExecutors": 5}}),
+    "gang-v1beta1": ("etl", {"scheduler": {"gang": {"enabled": True}}, "priorityClassName": "urgent", "executor": {"instances": 3}}),
+    "gang-v1alpha3-kueue": ("etl", {"scheduler": {"queue": "team-a", "kueue": {"enabled": True}, "gang": {"enabled": True, "apiVersion": "scheduling.k8s.io/v1alpha3", "minCount": 2}}, "executor": {"instances": 3}}),
+    "gang-v1alpha2": ("etl", {"scheduler": {"gang": {"enabled": True, "apiVersion": "scheduling.k8s.io/v1alpha2"}}, "dynamicAllocation": {"enabled": True, "minExecutors": 2, "maxExecutors": 6}, "executor": {"instances": 1}}),
+    "gang-v1alpha1": ("etl", {"scheduler": {"name": "default-scheduler", "gang": {"enabled": True, "apiVersion": "scheduling.k8s.io/v1alpha1"}}}),
+    "volcano-scheduler-queue": ("etl", {"scheduler": {"name": "volcano", "queue": "team-b"}, "volcano": {"podGroup": {"queue": "ignored-default"}}}),
+    "ttl-everywhere": ("etl", {"ttl": "1h30m", "metrics": {"enabled": True, "podMonitor": {"enabled": True}}, "scheduler": {"gang": {"enabled": True}}, "ui": {"ingress": {"enabled": True}}}),
 }
+
+#: Shapes that only some Kubernetes versions serve: validated strictly on those (the native gang
+#: fields of pods and its objects are alpha/beta APIs that each minor version reshaped).
+GANG_VERSIONS = {"scheduling.k8s.io/v1alpha1": ["1.35"], "scheduling.k8s.io/v1alpha2": ["1.36"],
+                 "scheduling.k8s.io/v1alpha3": ["1.37"], "scheduling.k8s.io/v1beta1": ["1.37"]}
+
+
+def versions_of(data: dict[str, Any]) -> list[str]:
+    """The Kubernetes versions a case's objects are validated against."""
+    gang = (data.get("scheduler") or {}).get("gang") or {}
+    if gang.get("enabled"):
+        return GANG_VERSIONS[gang.get("apiVersion", "scheduling.k8s.io/v1beta1")]
+    return KUBE_VERSIONS
 
 
 @pytest.mark.parametrize("case", sorted(MATRIX))
@@ -73,7 +100,7 @@ def test_matrix_renders_valid_wired_objects(tmp_path: Path, case: str) -> None:
     name, data = MATRIX[case]
     objects, effective, _ = render_objects(tmp_path, data, name=name)
     parts = check_application(objects, app_name=name, namespace="spark-jobs", values=effective)
-    for version in KUBE_VERSIONS:
+    for version in versions_of(data):
         for obj in [*objects, parts["template"]]:
             validate_strictly(obj, version)
     violations = restricted_violations(parts["pod"]) + restricted_violations(parts["template"])

@@ -7,7 +7,9 @@ chart can render is here, so a new template cannot be skipped silently by any of
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 
@@ -43,6 +45,10 @@ def _kinds(*kinds: Kind) -> dict[str, Kind]:
     return {k.kind: k for k in kinds}
 
 
+#: The key of Kubernetes' own PodGroup: "PodGroup" is Volcano's, another API group's kind of that name.
+QUALIFIED_POD_GROUP = "PodGroup.scheduling.k8s.io"
+
+
 #: Every kind the chart can render, in the order `delete` sweeps them (pods first: executors and the
 #: driver stop using the rest).
 CHART_KINDS = _kinds(
@@ -56,7 +62,12 @@ CHART_KINDS = _kinds(
     Kind("Ingress", "networking.k8s.io", "v1", "ingresses"),
     Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"),
     Kind("PodGroup", "scheduling.volcano.sh", "v1beta1", "podgroups"),
-)
+    Kind("PodMonitor", "monitoring.coreos.com", "v1", "podmonitors"),
+    # Kubernetes' own gang scheduling (scheduler.gang). The chart renders the version a value names:
+    # a Workload of v1alpha1 (1.35), a PodGroup of v1alpha2 (1.36), v1alpha3 or v1beta1 (1.37); the
+    # versions below are the newest of each kind, which a sweep of an older cluster does not find.
+    Kind("Workload", "scheduling.k8s.io", "v1alpha1", "workloads"),
+) | {QUALIFIED_POD_GROUP: Kind("PodGroup", "scheduling.k8s.io", "v1beta1", "podgroups")}
 
 #: What else sparkhelm reads: cluster-scoped classes, namespaces, access reviews.
 OTHER_KINDS = _kinds(
@@ -69,6 +80,16 @@ OTHER_KINDS = _kinds(
 
 KINDS = {**CHART_KINDS, **OTHER_KINDS}
 POD = KINDS["Pod"]
+
+
+def kind_of(obj: Mapping[str, Any]) -> Kind:
+    """The table entry of an object, by its kind and API group (two groups have a kind named PodGroup)."""
+    name = str(obj.get("kind"))
+    group = str(obj.get("apiVersion") or "").rpartition("/")[0]
+    for entry in KINDS.values():
+        if entry.kind == name and entry.group == group:
+            return entry
+    return kind(name)
 
 
 def kind(name: str) -> Kind:

@@ -186,6 +186,16 @@ class AppNames:
         return f"{self.app}-executor"
 
     @property
+    def pod_monitor(self) -> str:
+        """The Prometheus Operator PodMonitor of the driver's metrics."""
+        return f"{self.app}-metrics"
+
+    @property
+    def executor_group(self) -> str:
+        """The executors' scheduling group: the native PodGroup or Workload (scheduler.gang), the Kueue pod group."""
+        return f"{self.app}-executors"
+
+    @property
     def ui_tls_secret(self) -> str:
         """The default Secret of the UI Ingress' certificate."""
         return f"{self.app}-ui-tls"

@@ -56,8 +56,12 @@ app-name: {{ include "spark-client-app.appName" . }}
 spark-role: driver
 {{- end -}}
 
-{{/* Annotations of an object as YAML (empty when none): commonAnnotations plus the given extra dict. Call with (dict "ctx" $ "extra" $dict). */}}
+{{/*
+Annotations of an object as YAML (empty when none): commonAnnotations plus the given extra dict,
+and sparkhelm.io/ttl (the ttl value, read by `sparkhelm gc`). Call with (dict "ctx" $ "extra" $dict).
+*/}}
 {{- define "spark-client-app.objectAnnotations" -}}
 {{- $all := merge (dict) (.extra | default dict) (.ctx.Values.commonAnnotations | default dict) -}}
+{{- with .ctx.Values.ttl }}{{ $_ := set $all "sparkhelm.io/ttl" . }}{{ end -}}
 {{- if $all }}{{ include "spark-client-app.quotedMap" $all }}{{ end -}}
 {{- end -}}

@@ -88,3 +88,17 @@ tests/test_chart_names.py checks both the rule and this comment.
 {{- $sa.name | default "default" -}}
 {{- end -}}
 {{- end -}}
+
+{{/* Name of the Prometheus Operator PodMonitor of the driver's metrics: <app>-metrics. */}}
+{{- define "spark-client-app.podMonitorName" -}}
+{{- include "spark-client-app.appName" . }}-metrics
+{{- end -}}
+
+{{/*
+Name of the executors' scheduling group: <app>-executors. It names the native Kubernetes PodGroup
+(scheduling.k8s.io v1alpha2 and later) or Workload (v1alpha1) of scheduler.gang, and the Kueue pod
+group of scheduler.kueue (the Workload object Kueue creates for the group takes this name).
+*/}}
+{{- define "spark-client-app.executorGroupName" -}}
+{{- include "spark-client-app.appName" . }}-executors
+{{- end -}}

@@ -127,6 +127,9 @@ restartPolicy: Never
 enableServiceLinks: false
 serviceAccountName: {{ include "spark-client-app.executorServiceAccountName" .ctx }}
 automountServiceAccountToken: false
+{{- with include "spark-client-app.executorGangRef" .ctx }}
+{{ . }}
+{{- end }}
 {{- end }}
 {{- with $v.priorityClassName }}
 priorityClassName: {{ . }}
@@ -166,11 +169,11 @@ what only Kubernetes knows: labels, scheduling, security and volumes.
 {{- define "spark-client-app.executorPodTemplate" -}}
 {{- $v := .Values -}}
 {{- $labels := dict "spark-role" "executor" -}}
+{{- $extra := dict -}}
+{{- include "spark-client-app.fillPodMetadata" (dict "ctx" . "role" "executor" "labels" $labels "annotations" $extra) -}}
 {{- include "spark-client-app.fillLabels" (dict "ctx" . "component" "executor" "into" $labels "extra" $v.executor.labels) -}}
 {{- $_ := unset $labels "helm.sh/chart" -}}
 {{- $_ := unset $labels "app.kubernetes.io/managed-by" -}}
-{{- $extra := dict -}}
-{{- include "spark-client-app.fillPodGroupAnnotations" (dict "ctx" . "into" $extra) -}}
 {{- $_ := merge $extra ($v.executor.annotations | default dict) -}}
 {{- $env := list (include "spark-client-app.hadoopEnvVars" .) (include "spark-client-app.secretEnvVars" .) -}}
 {{- with $v.executor.env }}{{ $env = append $env (toYaml .) }}{{ end -}}

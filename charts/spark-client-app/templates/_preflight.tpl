@@ -15,6 +15,7 @@ through the chart, so its users get the same checks.
 {{- include "spark-client-app.refuseCredentials" . -}}
 {{- include "spark-client-app.refuseSnippets" . -}}
 {{- include "spark-client-app.checkCrossFieldRules" . -}}
+{{- include "spark-client-app.checkSchedulingAndMetrics" . -}}
 {{- end -}}
 
 {{/* The app-name: a DNS-1035 label of at most 47 characters (see _names.tpl). */}}
@@ -235,6 +236,66 @@ asks for executor pods (the API server's), or never visibly (a NetworkPolicy tha
 {{- if hasKey $names $name -}}
 {{- fail (printf "%s.volumes[%d] is named %q, a name the chart gives to %s: Kubernetes refuses two volumes of one name; rename it" $role $i $name (get $names $name)) -}}
 {{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rules of the queue schedulers, the gangs and the metrics (each value valid on its own): a queue
+nothing reads, two queueing systems at once, a gang that can never be complete, a Kueue pod group
+of a size that dynamic allocation changes, metrics that sparkConf would re-route or that the
+NetworkPolicy would drop.
+*/}}
+{{- define "spark-client-app.checkSchedulingAndMetrics" -}}
+{{- $v := .Values -}}
+{{- $s := $v.scheduler -}}
+{{- $queueing := list -}}
+{{- if include "spark-client-app.podGroupEnabled" . }}{{ $queueing = append $queueing "scheduler.name=volcano" }}{{ end -}}
+{{- if eq $s.name "yunikorn" }}{{ $queueing = append $queueing "scheduler.name=yunikorn" }}{{ end -}}
+{{- if $s.kueue.enabled }}{{ $queueing = append $queueing "scheduler.kueue.enabled" }}{{ end -}}
+{{- if and $s.queue (not $queueing) -}}
+{{- fail (printf "scheduler.queue (%s) is set but nothing reads it: set scheduler.name=volcano (with volcano.podGroup.enabled) or scheduler.name=yunikorn, or scheduler.kueue.enabled=true, or remove scheduler.queue" $s.queue) -}}
+{{- end -}}
+{{- if and $s.kueue.enabled (gt (len $queueing) 1) -}}
+{{- fail (printf "%s both queue the application: Kueue admits pods that the other scheduler also queues; use one of them" (join " and " $queueing)) -}}
+{{- end -}}
+{{- if and $s.kueue.enabled (not $s.queue) -}}
+{{- fail "scheduler.kueue.enabled needs scheduler.queue, the name of a Kueue LocalQueue in the release namespace: executors never get Kueue's default queue (their owner is the driver pod)" -}}
+{{- end -}}
+{{- if and $s.kueue.enabled $s.kueue.executorPodGroup $v.dynamicAllocation.enabled -}}
+{{- fail "scheduler.kueue.executorPodGroup with dynamicAllocation.enabled: a Kueue pod group admits a fixed number of pods (executor.instances) and dynamic allocation changes it; set scheduler.kueue.executorPodGroup=false to admit each executor on its own, or dynamicAllocation.enabled=false" -}}
+{{- end -}}
+{{- $initial := include "spark-client-app.initialExecutors" . | int -}}
+{{- $yg := $s.yunikorn.gang -}}
+{{- if $yg.enabled -}}
+{{- if ne $s.name "yunikorn" -}}
+{{- fail (printf "scheduler.yunikorn.gang.enabled needs scheduler.name=yunikorn (it is %q): only YuniKorn reads task groups" $s.name) -}}
+{{- end -}}
+{{- end -}}
+{{- $gang := $s.gang -}}
+{{- if $gang.enabled -}}
+{{- if has $s.name (list "volcano" "yunikorn") -}}
+{{- fail (printf "scheduler.gang.enabled is Kubernetes' own gang scheduling, which scheduler.name=%s does not read: use %s, or leave scheduler.name empty for the default scheduler" $s.name (ternary "volcano.podGroup" "scheduler.yunikorn.gang" (eq $s.name "volcano"))) -}}
+{{- end -}}
+{{- $minCount := include "spark-client-app.gangSize" (dict "ctx" . "value" $gang.minCount) | int -}}
+{{- if gt $minCount (max 1 $initial) -}}
+{{- fail (printf "scheduler.gang.minCount (%d) is more than the %d executors Spark asks for at start: the gang would never be complete and no executor would start; lower scheduler.gang.minCount or raise executor.instances" $minCount (max 1 $initial)) -}}
+{{- end -}}
+{{- end -}}
+{{- $m := $v.metrics -}}
+{{- if $m.enabled -}}
+{{- $mine := include "spark-client-app.metricsConf" . | fromJson -}}
+{{- range $key, $_ := $v.sparkConf -}}
+{{- if hasKey $mine $key -}}
+{{- fail (printf "sparkConf.%s is set by metrics.enabled (the scrape configuration points at it): remove it, and set metrics.path, metrics.namespace, metrics.jvmSource or metrics.appStatusSource instead" $key) -}}
+{{- end -}}
+{{- end -}}
+{{- $sparkConf := $v.sparkConf | default dict -}}
+{{- if and (hasKey $sparkConf "spark.ui.enabled") (eq (include "spark-client-app.confText" (get $sparkConf "spark.ui.enabled") | lower) "false") -}}
+{{- fail "metrics.enabled with sparkConf.spark.ui.enabled=false: the driver serves its metrics on the Spark UI's port; remove spark.ui.enabled=false, or set metrics.enabled=false" -}}
+{{- end -}}
+{{- if and $v.networkPolicy.enabled (not $m.scraperPeers) (ne $v.ui.service.type "NodePort") -}}
+{{- fail "metrics.enabled with networkPolicy.enabled needs metrics.scraperPeers: without a peer the NetworkPolicy drops Prometheus' scrapes of the driver; set the namespace of your Prometheus there, or networkPolicy.enabled=false" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

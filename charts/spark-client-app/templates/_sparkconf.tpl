@@ -73,6 +73,7 @@ dict spares a toYaml/fromYaml round trip.
 {{- $_ := set $conf "spark.dynamicAllocation.maxExecutors" ($v.dynamicAllocation.maxExecutors | int | toString) -}}
 {{- $_ := set $conf "spark.dynamicAllocation.initialExecutors" ($v.executor.instances | int | toString) -}}
 {{- end -}}
+{{- $_ := mergeOverwrite $conf (include "spark-client-app.metricsConf" . | fromJson) -}}
 {{- $_ := set $conf "spark.ui.port" ($v.ui.port | int | toString) -}}
 {{- $_ := set $conf "spark.ui.killEnabled" (ternary "true" "false" $v.ui.killEnabled) -}}
 {{- if include "spark-client-app.uiPathMode" . -}}
