@@ -11,13 +11,15 @@ import yaml
 from tests.conftest import CHART, render_objects
 
 TEMPLATES = CHART / "templates"
-TOPIC_FILES = {"_names.tpl", "_labels.tpl", "_pod.tpl", "_sparkconf.tpl", "_ui.tpl", "_secrets.tpl", "_preflight.tpl"}
+TOPIC_FILES = {"_names.tpl", "_labels.tpl", "_pod.tpl", "_sparkconf.tpl", "_ui.tpl", "_secrets.tpl", "_preflight.tpl", "_connect.tpl"}
 MAX_SUFFIX = 16
 LONGEST = "a" + "b" * 45 + "z"  # 47 characters, the longest allowed app-name
 
 #: Values that render every object the chart can render.
+GATEWAY = {"parentRefs": [{"name": "shared"}], "gatewayPeers": [{"namespaceSelector": {}}]}
 EVERYTHING = {
-    "ui": {"ingress": {"enabled": True, "tls": True, "host": "spark.example.com"}},
+    "ui": {"ingress": {"enabled": True, "tls": True, "host": "spark.example.com"}, "httpRoute": {"enabled": True, **GATEWAY}},
+    "connect": {"enabled": True, "grpcRoute": {"enabled": True, **GATEWAY}},
     "scheduler": {"name": "volcano"},
 }
 
@@ -49,7 +51,7 @@ def test_every_object_name_comes_from_a_helper_of_names_tpl() -> None:
                 helper = re.fullmatch(r'\{\{ include "([^"]+)" \. \}\}', value)
                 assert helper and helper.group(1) in name_helpers, (template.name, value)
                 checked.append(helper.group(1))
-    assert len(checked) >= 13  # 12 objects and the RoleBinding's roleRef
+    assert len(checked) >= 16  # 15 objects and the RoleBinding's roleRef
 
 
 def test_suffix_rule_is_written_and_holds_for_every_rendered_object(tmp_path: Path) -> None:
@@ -57,7 +59,8 @@ def test_suffix_rule_is_written_and_holds_for_every_rendered_object(tmp_path: Pa
     assert f"at most {MAX_SUFFIX} characters" in comment and "47" in comment
     objects, _, _ = render_objects(tmp_path, EVERYTHING, name=LONGEST)
     kinds = {o["kind"] for o in objects}
-    assert {"Pod", "Service", "Ingress", "ConfigMap", "PodGroup", "NetworkPolicy", "Role", "RoleBinding", "ServiceAccount"} <= kinds
+    assert {"Pod", "Service", "Ingress", "HTTPRoute", "GRPCRoute", "ConfigMap", "PodGroup", "NetworkPolicy", "Role", "RoleBinding",
+            "ServiceAccount"} <= kinds
     suffixes = [o["metadata"]["name"].removeprefix(LONGEST) for o in objects]
     ingress = next(o for o in objects if o["kind"] == "Ingress")
     suffixes.append(ingress["spec"]["tls"][0]["secretName"].removeprefix(LONGEST))

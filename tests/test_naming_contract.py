@@ -25,11 +25,17 @@ from sparkhelm.spec.naming import CHART_SELECTOR, MAX_APP_NAME, MAX_SUFFIX, AppN
 from tests.conftest import CHART
 from tests.harness.emulator import label_matcher
 
-#: Every optional object on: Ingress with TLS, Volcano PodGroup, NetworkPolicies, RBAC, both service accounts.
+GATEWAY = {"parentRefs": [{"name": "shared", "namespace": "gateway-system"}],
+           "gatewayPeers": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}}]}
+
+#: Every optional object on: Ingress with TLS, HTTPRoute, Connect server with its Service and GRPCRoute,
+#: Volcano PodGroup, NetworkPolicies, RBAC, both service accounts.
 EVERYTHING = {
     "app": {"mainApplicationFile": "local:///opt/spark/examples/src/main/python/pi.py"},
     "scheduler": {"name": "volcano"},
-    "ui": {"ingress": {"enabled": True, "host": "spark.example.com", "tls": True}},
+    "ui": {"ingress": {"enabled": True, "host": "spark.example.com", "tls": True},
+           "httpRoute": {"enabled": True, "hostnames": ["spark.example.com"], **GATEWAY}},
+    "connect": {"enabled": True, "grpcRoute": {"enabled": True, "hostnames": ["connect.example.com"], **GATEWAY}},
     "networkPolicy": {"enabled": True},
     "rbac": {"create": True},
     "serviceAccount": {"create": True},
@@ -44,6 +50,9 @@ def expected(names: AppNames) -> dict[tuple[str, str], set[str]]:
         ("Service", "driver"): {names.driver_service},
         ("Service", "ui"): {names.ui_service},
         ("Ingress", "ui"): {names.ui_ingress},
+        ("HTTPRoute", "ui"): {names.ui_route},
+        ("Service", "connect"): {names.connect_service},
+        ("GRPCRoute", "connect"): {names.connect_route},
         ("ConfigMap", "config"): {names.config_map},
         ("PodGroup", "scheduling"): {names.pod_group},
         ("NetworkPolicy", "driver"): {names.driver_network_policy},
@@ -89,6 +98,10 @@ def test_every_object_is_named_as_spec_naming_says(app: str) -> None:
     assert label_matcher(naming.DRIVER_SELECTOR)(driver["metadata"]["labels"])
     tls = next(o for o in objects if o["kind"] == "Ingress")["spec"]["tls"][0]["secretName"]
     assert tls == names.ui_tls_secret
+    route = next(o for o in objects if o["kind"] == "GRPCRoute")
+    assert route["spec"]["rules"][0]["backendRefs"][0]["name"] == names.connect_service
+    ui_route = next(o for o in objects if o["kind"] == "HTTPRoute")
+    assert ui_route["spec"]["rules"][0]["backendRefs"][0]["name"] == names.ui_service
 
 
 def test_the_47_character_rule_is_the_same_in_python_the_schema_and_the_chart() -> None:
@@ -136,7 +149,8 @@ def _sources(manifest: str) -> set[str]:
 def test_python_names_have_no_copy_outside_spec_naming() -> None:
     """No module rebuilds an object name by hand: '-driver' and friends appear only in spec/naming.py."""
     root = Path(__file__).resolve().parent.parent / "sparkhelm"
-    suffixes = ('-driver"', '-driver-svc', '-ui-ingress', '-ui-svc', '-exec-', '-cm"', '-podgroup')
+    suffixes = ('-driver"', '-driver-svc', '-ui-ingress', '-ui-svc', '-exec-', '-cm"', '-podgroup', '-connect-svc', '-ui-route',
+                '-connect-route')
     offenders = []
     for path in root.rglob("*.py"):
         if path.name == "naming.py":
