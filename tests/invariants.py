@@ -58,11 +58,11 @@ def gateway_schema(kind: str, api_version: str) -> dict[str, Any] | None:
     if entry is None:
         return None
     filename, published_version = entry
-    schema = json.loads((SCHEMAS / "gateway-api" / filename).read_text())
-    assert schema["properties"]["apiVersion"]["enum"] == [published_version], filename
-    schema["properties"]["apiVersion"] = {"type": "string", "enum": [api_version]}
-    schema["properties"]["metadata"] = {"type": "object"}
-    schema = _strict(schema)
+    published: dict[str, Any] = json.loads((SCHEMAS / "gateway-api" / filename).read_text())
+    assert published["properties"]["apiVersion"]["enum"] == [published_version], filename
+    published["properties"]["apiVersion"] = {"type": "string", "enum": [api_version]}
+    published["properties"]["metadata"] = {"type": "object"}
+    schema: dict[str, Any] = _strict(published)
     schema["required"] = sorted({*schema.get("required", []), "metadata", "spec"})
     return schema
 

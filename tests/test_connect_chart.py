@@ -5,6 +5,7 @@ checked as a cluster would take it."""
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,8 @@ def render(tmp_path: Path, extra: Obj | None = None, name: str = "nb") -> dict[s
 
 
 def driver_container(objs: dict[str, list[Obj]]) -> Obj:
-    return objs["Pod"][0]["spec"]["containers"][0]
+    container: Obj = objs["Pod"][0]["spec"]["containers"][0]
+    return container
 
 
 def raw_render(values: Obj, release: str = "nb") -> dict[str, str]:
@@ -209,6 +211,33 @@ def test_notes_tell_how_to_connect(tmp_path: Path) -> None:
     assert "then sc://localhost:15002/;token=<token>" in notes and "the peers of connect.allowFrom" in notes
     batch = raw_render({})["spark-client-app/templates/NOTES.txt"]
     assert "sc://" not in batch and batch.startswith("Spark application nb submitted")
+
+
+def _break(objects: list[Obj], kind: str, name: str, change: Any) -> list[Obj]:
+    broken = copy.deepcopy(objects)
+    change(next(o for o in broken if o["kind"] == kind and o["metadata"]["name"] == name))
+    return broken
+
+
+@pytest.mark.parametrize(("kind", "name", "change", "complaint"), [
+    ("Service", "nb-connect-svc", lambda s: s["spec"]["ports"][0].update(targetPort=15003), "does not route connect.port"),
+    ("Service", "nb-connect-svc", lambda s: s["spec"]["selector"].pop("spark-role"), "does not select the driver (only)"),
+    ("Service", "nb-connect-svc", lambda s: s["spec"].update(publishNotReadyAddresses=True), "not ready"),
+    ("Pod", "nb-driver", lambda p: p["spec"]["containers"][0].update(readinessProbe={"grpc": {"port": 15002}}), "not a TCP probe"),
+    ("Pod", "nb-driver", lambda p: p["spec"]["containers"][0].pop("readinessProbe"), "no readiness probe"),
+    ("Pod", "nb-driver", lambda p: p["spec"]["containers"][0]["args"].append("/opt/app.py"), "not --class"),
+    ("Pod", "nb-driver", lambda p: p["spec"].update(restartPolicy="OnFailure"), "restartPolicy"),
+    ("ConfigMap", "nb-cm", lambda c: c["data"].update({"spark-defaults.conf": c["data"]["spark-defaults.conf"].replace(
+        "spark.connect.grpc.binding.port                  15002", "spark.connect.grpc.binding.port                  15003")}), "binding.port"),
+    ("GRPCRoute", "nb-connect-route", lambda r: r["spec"]["rules"][0]["backendRefs"][0].update(name="nb-ui-svc"), "not the Connect Service port"),
+    ("GRPCRoute", "nb-connect-route", lambda r: r["spec"]["rules"][0].pop("matches"), "Spark Connect's gRPC service"),
+])
+def test_the_connect_invariants_catch_broken_wiring(tmp_path: Path, kind: str, name: str, change: Any, complaint: str) -> None:
+    gateway = {"parentRefs": [{"name": "gw"}], "gatewayPeers": [{"namespaceSelector": {}}]}
+    objects, effective, _ = render_objects(tmp_path, {"connect": {"enabled": True, "grpcRoute": {"enabled": True, **gateway}}}, name="nb", namespace=NS)
+    check_application(objects, app_name="nb", namespace=NS, values=effective)
+    with pytest.raises(AssertionError, match=re.escape(complaint)):
+        check_application(_break(objects, kind, name, change), app_name="nb", namespace=NS, values=effective)
 
 
 # --- NetworkPolicy flows -----------------------------------------------------------------------------

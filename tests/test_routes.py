@@ -6,6 +6,7 @@ without ingress-nginx's rewrite annotations) and a GRPCRoute for the Spark Conne
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,23 @@ def test_a_route_of_an_api_version_without_a_schema_is_not_waved_through(tmp_pat
     route["apiVersion"] = "gateway.networking.k8s.io/v1beta1"
     with pytest.raises(kubernetes_validate.SchemaNotFoundError):
         validate_strictly(route, VERSIONS[0])
+
+
+@pytest.mark.parametrize(("values", "change", "complaint"), [
+    ({}, lambda r: r["spec"]["rules"][0]["matches"][0]["path"].update(value="/other"), "HTTPRoute path prefix"),
+    ({}, lambda r: r["spec"]["rules"][0].pop("filters"), "ReplacePrefixMatch"),
+    ({}, lambda r: r["spec"]["rules"][0]["filters"][0]["urlRewrite"]["path"].update(replacePrefixMatch="/x"), "ReplacePrefixMatch"),
+    ({}, lambda r: r["metadata"].update(annotations={"nginx.ingress.kubernetes.io/rewrite-target": "/$2"}), "ingress-nginx annotations"),
+    ({}, lambda r: r["spec"]["rules"][0]["backendRefs"][0].update(port=4041), "UI Service port"),
+    ({"ui": {"httpRoute": {"mode": "host", "domain": "spark.example.com"}}}, lambda r: r["spec"].update(hostnames=["spark.example.com"]), "<app>.<domain>"),
+])
+def test_the_route_invariants_catch_broken_wiring(tmp_path: Path, values: Obj, change: Any, complaint: str) -> None:
+    objects, effective, _ = render_objects(tmp_path, values_mod.merge(UI_ROUTE, values), name="etl", namespace=NS)
+    check_application(objects, app_name="etl", namespace=NS, values=effective)
+    broken = copy.deepcopy(objects)
+    change(next(o for o in broken if o["kind"] == "HTTPRoute"))
+    with pytest.raises(AssertionError, match=re.escape(complaint)):
+        check_application(broken, app_name="etl", namespace=NS, values=effective)
 
 
 # --- NetworkPolicy: the Gateway's proxy reaches the routed ports, and only those ------------------------
