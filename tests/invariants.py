@@ -32,10 +32,50 @@ def _crd_schema(kind: str, api_version: str) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+#: Gateway API kinds the chart renders -> (fixture under tests/schemas/gateway-api, the apiVersion in it).
+GATEWAY_SCHEMAS = {
+    ("HTTPRoute", "gateway.networking.k8s.io/v1"): ("httproute-v1.json", "gateway.networking.k8s.io/v1"),
+    ("GRPCRoute", "gateway.networking.k8s.io/v1"): ("grpcroute-v1alpha2.json", "gateway.networking.k8s.io/v1alpha2"),
+}
+
+
+def _strict(node: Any) -> Any:
+    """A copy of a schema in which every object that lists properties refuses others (kubernetes-validate's --strict)."""
+    if isinstance(node, list):
+        return [_strict(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _strict(value) for key, value in node.items()}
+    if isinstance(out.get("properties"), dict) and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
+
+
+@cache
+def gateway_schema(kind: str, api_version: str) -> dict[str, Any] | None:
+    """The strict schema of a Gateway API route (tests/schemas/gateway-api/README.md), metadata left to kubernetes-validate."""
+    entry = GATEWAY_SCHEMAS.get((kind, api_version))
+    if entry is None:
+        return None
+    filename, published_version = entry
+    published: dict[str, Any] = json.loads((SCHEMAS / "gateway-api" / filename).read_text())
+    assert published["properties"]["apiVersion"]["enum"] == [published_version], filename
+    published["properties"]["apiVersion"] = {"type": "string", "enum": [api_version]}
+    published["properties"]["metadata"] = {"type": "object"}
+    schema: dict[str, Any] = _strict(published)
+    schema["required"] = sorted({*schema.get("required", []), "metadata", "spec"})
+    return schema
+
+
 def validate_strictly(obj: dict[str, Any], version: str) -> None:
-    """Kubernetes schemas of `version` in strict mode; a CRD kind (Volcano's PodGroup) against tests/schemas."""
+    """Kubernetes schemas of `version` in strict mode; a CRD kind (Volcano's PodGroup) against tests/schemas;
+    a Gateway API route against its published schema, made strict, its metadata as Kubernetes checks any object's."""
+    gateway = gateway_schema(obj["kind"], obj["apiVersion"])
     crd = _crd_schema(obj["kind"], obj["apiVersion"])
-    if crd is not None:
+    if gateway is not None:
+        jsonschema.Draft7Validator(gateway).validate(obj)
+        kubernetes_validate.validate({"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]}, version, strict=True)
+    elif crd is not None:
         jsonschema.Draft7Validator(crd).validate(obj)
     else:
         kubernetes_validate.validate(obj, version, strict=True)
@@ -224,7 +264,7 @@ def check_application(objects: list[dict[str, Any]], *, app_name: str, namespace
                 problems.append(f"podTemplateFile {conf.get('spark.kubernetes.executor.podTemplateFile')!r} != {expected!r}")
 
     # 6. UI: Service -> driver UI port; Ingress path == proxyBase
-    ui_services = [s for s in services.values() if s["spec"].get("clusterIP") != "None"]
+    ui_services = [s for s in services.values() if (s["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == "ui"]
     ui_port = int(conf.get("spark.ui.port", "4040"))
     if len(ui_services) != 1:
         problems.append(f"expected one UI Service, found {len(ui_services)}")
@@ -258,8 +298,13 @@ def check_application(objects: list[dict[str, Any]], *, app_name: str, namespace
                 problems.append(f"host-mode Ingress host {rule.get('host')!r} is not <app>.<domain>")
             if "spark.ui.proxyBase" in conf:
                 problems.append("host mode must not set spark.ui.proxyBase")
-    if not ingresses and "spark.ui.proxyBase" in conf:
-        problems.append("spark.ui.proxyBase without an Ingress")
+    routes = [o for o in objects if o["kind"] == "HTTPRoute"]
+    check_ui_route(routes, conf, ui_services, values, app_name, problems)
+    if not ingresses and not routes and "spark.ui.proxyBase" in conf:
+        problems.append("spark.ui.proxyBase without an Ingress or an HTTPRoute")
+
+    # 6b. Connect mode: the server, its port, Service, probes and route
+    check_connect(objects, conf, pod, container, template, values, problems)
 
     # 7. client mode, in-cluster master, namespace
     if conf.get("spark.submit.deployMode") != "client":
@@ -409,3 +454,96 @@ def _initial_executors(conf: dict[str, str]) -> int:
     if conf.get("spark.dynamicAllocation.enabled") == "true":
         return max(instances, int(conf.get("spark.dynamicAllocation.minExecutors", "0")))
     return instances
+CONNECT_SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
+CONNECT_SERVICE = "spark.connect.SparkConnectService"
+
+
+def check_ui_route(routes: list[dict[str, Any]], conf: dict[str, str], ui_services: list[dict[str, Any]],
+                   values: dict[str, Any], app_name: str, problems: list[str]) -> None:
+    """Invariant 6 for the Gateway API HTTPRoute: backend = the UI Service port; path mode rewrites the
+    prefix to / with ReplacePrefixMatch and the prefix is spark.ui.proxyBase; host mode is <app>.<domain>."""
+    route_values = _get(values, "ui.httpRoute") or {}
+    if len(routes) != (1 if route_values.get("enabled") else 0):
+        problems.append(f"{len(routes)} HTTPRoutes with ui.httpRoute.enabled={route_values.get('enabled')!r}")
+    for route in routes:
+        spec = route["spec"]
+        if not spec.get("parentRefs") or spec["parentRefs"] != route_values.get("parentRefs"):
+            problems.append("HTTPRoute parentRefs differ from ui.httpRoute.parentRefs")
+        (rule,) = spec["rules"]
+        (backend,) = rule["backendRefs"]
+        if ui_services and (backend.get("name"), backend.get("port")) != (ui_services[0]["metadata"]["name"], ui_services[0]["spec"]["ports"][0]["port"]):
+            problems.append("HTTPRoute does not route to the UI Service port")
+        (match,) = rule["matches"]
+        if (route_values.get("mode") or "path") == "path":
+            prefix = match["path"]["value"]
+            if match["path"].get("type") != "PathPrefix" or conf.get("spark.ui.proxyBase") != prefix or prefix in ("", "/"):
+                problems.append(f"spark.ui.proxyBase {conf.get('spark.ui.proxyBase')!r} != HTTPRoute path prefix {prefix!r}")
+            rewrite = [f for f in rule.get("filters") or [] if f.get("type") == "URLRewrite"]
+            if [f["urlRewrite"]["path"] for f in rewrite] != [{"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}]:
+                problems.append("path-mode HTTPRoute does not replace its prefix with / (URLRewrite ReplacePrefixMatch)")
+            if any("nginx.ingress.kubernetes.io" in key for key in (route["metadata"].get("annotations") or {})):
+                problems.append("HTTPRoute carries ingress-nginx annotations")
+            if not conf.get("spark.ui.proxyRedirectUri"):
+                problems.append("path mode without spark.ui.proxyRedirectUri")
+        else:
+            if spec.get("hostnames") != [f"{app_name}.{route_values.get('domain')}"]:
+                problems.append(f"host-mode HTTPRoute hostnames {spec.get('hostnames')!r} are not [<app>.<domain>]")
+            if match["path"] != {"type": "PathPrefix", "value": "/"} or rule.get("filters"):
+                problems.append("host-mode HTTPRoute must serve / as it is")
+            if "spark.ui.proxyBase" in conf:
+                problems.append("host mode must not set spark.ui.proxyBase")
+
+
+def check_connect(objects: list[dict[str, Any]], conf: dict[str, str], pod: dict[str, Any], container: dict[str, Any],
+                  template: dict[str, Any], values: dict[str, Any], problems: list[str]) -> None:
+    """Connect mode: spark-submit runs the server (no application file), its gRPC port is the container's,
+    the Connect Service's (selecting the driver only) and the GRPCRoute's backend; TCP probes on it (never
+    grpc: the server has no health service); no Connect object at all without connect.enabled."""
+    enabled = bool(_get(values, "connect.enabled"))
+    services = [s for s in objects if s["kind"] == "Service" and (s["metadata"].get("labels") or {}).get("app.kubernetes.io/component") == "connect"]
+    routes = [o for o in objects if o["kind"] == "GRPCRoute"]
+    args = container.get("args", [])
+    if not enabled:
+        if services or routes or any(k.startswith("spark.connect.") for k in conf) or CONNECT_SERVER in args:
+            problems.append("Connect objects or keys without connect.enabled")
+        return
+    port = _get(values, "connect.port")
+    if args[3:] != ["--class", CONNECT_SERVER]:
+        problems.append(f"the driver's spark-submit runs {args[3:]!r}, not --class {CONNECT_SERVER} alone")
+    if conf.get("spark.connect.grpc.binding.port") != str(port) or conf.get("spark.connect.grpc.port.maxRetries") != "0":
+        problems.append("spark.connect.grpc.binding.port is not connect.port (or the server may move to another port)")
+    if "spark.connect.grpc.binding.address" in conf:
+        problems.append("the server binds one address only: the Service, the probes or port-forwards miss it")
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    if ports.get("spark-connect") != port:
+        problems.append("the driver container does not expose connect.port")
+    probes = {name: container.get(name) for name in ("startupProbe", "readinessProbe", "livenessProbe")}
+    for name, probe in probes.items():
+        if probe is not None and (set(probe) & {"grpc", "httpGet", "exec"} or probe.get("tcpSocket") != {"port": port}):
+            problems.append(f"{name} is not a TCP probe of connect.port: {probe!r}")
+    if probes["readinessProbe"] is None:
+        problems.append("no readiness probe: the Connect Service would send clients to a server that does not listen yet")
+    if pod["spec"].get("restartPolicy") != (_get(values, "connect.restartPolicy") or "Always"):
+        problems.append("the driver's restartPolicy is not connect.restartPolicy")
+    if len(services) != 1:
+        problems.append(f"expected one Connect Service, found {len(services)}")
+    else:
+        svc = services[0]
+        if not _selects(svc["spec"]["selector"], pod["metadata"]["labels"]) or _selects(svc["spec"]["selector"], template["metadata"]["labels"]):
+            problems.append("the Connect Service does not select the driver (only)")
+        if [(p["port"], p.get("targetPort")) for p in svc["spec"]["ports"]] != [(port, port)]:
+            problems.append("the Connect Service does not route connect.port to the driver's connect.port")
+        if svc["spec"].get("publishNotReadyAddresses"):
+            problems.append("the Connect Service publishes a server that is not ready")
+    route_values = _get(values, "connect.grpcRoute") or {}
+    if len(routes) != (1 if route_values.get("enabled") else 0):
+        problems.append(f"{len(routes)} GRPCRoutes with connect.grpcRoute.enabled={route_values.get('enabled')!r}")
+    for route in routes:
+        (rule,) = route["spec"]["rules"]
+        backends = [(b.get("name"), b.get("port")) for b in rule["backendRefs"]]
+        if services and backends != [(services[0]["metadata"]["name"], port)]:
+            problems.append(f"GRPCRoute backends {backends!r} are not the Connect Service port")
+        if [m.get("method", {}).get("service") for m in rule.get("matches", [])] != [CONNECT_SERVICE]:
+            problems.append("GRPCRoute does not match Spark Connect's gRPC service")
+        if route["spec"].get("parentRefs") != route_values.get("parentRefs") or not route_values.get("parentRefs"):
+            problems.append("GRPCRoute parentRefs differ from connect.grpcRoute.parentRefs")

@@ -22,14 +22,18 @@ class Endpoint:
     namespace: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     ip: str = ""
+    #: Labels of the pod's namespace besides `kubernetes.io/metadata.name`, which every namespace has.
+    namespace_labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_pod(self) -> bool:
         return not self.ip
 
 
-def pod(namespace: str, **labels: str) -> Endpoint:
-    return Endpoint(namespace=namespace, labels={k.replace("_", "-"): v for k, v in labels.items()})
+def pod(namespace: str, namespace_labels: dict[str, str] | None = None, **labels: str) -> Endpoint:
+    """A pod of `namespace` with `labels` (`_` in a keyword becomes `-`); its namespace may carry more labels."""
+    return Endpoint(namespace=namespace, labels={k.replace("_", "-"): v for k, v in labels.items()},
+                    namespace_labels=dict(namespace_labels or {}))
 
 
 def external(ip: str) -> Endpoint:
@@ -66,7 +70,7 @@ def _peer_matches(peer: Obj, endpoint: Endpoint, policy_namespace: str) -> bool:
     if not endpoint.is_pod:
         return False
     if "namespaceSelector" in peer:
-        namespace_labels = {"kubernetes.io/metadata.name": endpoint.namespace}
+        namespace_labels = {**endpoint.namespace_labels, "kubernetes.io/metadata.name": endpoint.namespace}
         if not selects(peer["namespaceSelector"], namespace_labels):
             return False
     elif endpoint.namespace != policy_namespace:

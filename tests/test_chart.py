@@ -158,13 +158,21 @@ def test_wiring_keys_file_is_shared_by_chart_and_cli() -> None:
     out = render({"ui": {"ingress": {"enabled": True}}, "dynamicAllocation": {"enabled": True},
                   "executor": {"memoryOverhead": "1g", "requestCores": 1, "limitCores": 2}, "image": {"pullSecrets": ["a"]},
                   "app": {"mainApplicationFile": PI, "jars": ["a.jar"], "files": ["f"], "pyFiles": ["p.zip"], "packages": ["a:b:1"], "repositories": ["r"], "archives": ["z.zip"]}})
-    conf = yaml.safe_load(out["spark-client-app/templates/configmap.yaml"])["data"]["spark-defaults.conf"]
-    rendered_keys = {line.split()[0] for line in conf.splitlines() if line and not line.startswith("#")}
+    connect = render({"connect": {"enabled": True}})
+    rendered_keys = set()
+    for rendered in (out, connect):
+        conf = yaml.safe_load(rendered["spark-client-app/templates/configmap.yaml"])["data"]["spark-defaults.conf"]
+        rendered_keys |= {line.split()[0] for line in conf.splitlines() if line and not line.startswith("#")}
     # every key the chart sets is declared as wiring (except user-overridable defaults), and vice versa
     declared = set(wiring)
     overridable = set(yaml.safe_load((CHART / "files" / "secure-defaults.yaml").read_text())) | {"spark.jars.ivy"}
-    assert declared - rendered_keys <= {"spark.kubernetes.driver.container.image", "spark.kubernetes.executor.container.image", "spark.driver.bindAddress"}
-    assert rendered_keys - declared <= overridable
+    # not in the conf: images are one key; the bind address is on the command line; the Connect server
+    # binds every address by Spark's default, and its token comes from a Secret as an environment variable
+    assert declared - rendered_keys <= {"spark.kubernetes.driver.container.image", "spark.kubernetes.executor.container.image", "spark.driver.bindAddress",
+                                        "spark.connect.grpc.binding.address", "spark.connect.authenticate.token"}
+    # set by the chart in connect mode only, refused in sparkConf there only (tests/test_connect_chart.py)
+    connect_only = {"spark.dynamicAllocation.executorIdleTimeout"}
+    assert rendered_keys - declared <= overridable | connect_only
     assert not overridable & declared
 
 

@@ -1,7 +1,7 @@
 """The chart's defaults install something that works, with the real Helm 3 and Helm 4 binaries
 (SPARKHELM_TOOLS): `helm lint --strict` passes with the defaults and with every ci/ and values/ file,
-`helm template` renders the defaults, and `helm install` of the defaults creates the SparkPi driver
-on an emulated API server."""
+`helm template` renders the defaults and the Spark Connect server of ci/connect-values.yaml, and
+`helm install` of both creates their objects on an emulated API server."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import CHART, VALUES_DIR
 
@@ -67,5 +68,39 @@ def test_helm_install_of_the_defaults_creates_the_sparkpi_driver(tmp_path: Path,
         container = driver["spec"]["containers"][0]
         assert PI_PATH in container["args"] and container["image"] == "apache/spark:4.3.0"
         assert "pi-defaults-cm" in cluster.names("ConfigMap", "spark-jobs")
+    finally:
+        cluster.close()
+
+
+CONNECT_VALUES = CHART / "ci" / "connect-values.yaml"
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_helm_template_renders_the_connect_server(tmp_path: Path, helm: str) -> None:
+    """ci/connect-values.yaml with a real Helm: the driver runs Spark Connect's server behind its Service."""
+    result = _run(helm, "template", "nb", CHART, "-n", "team-a", "-f", CONNECT_VALUES, home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    objects = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load_all(result.stdout) if o}
+    driver = objects[("Pod", "nb-driver")]["spec"]
+    assert driver["containers"][0]["args"][-2:] == ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
+    assert driver["containers"][0]["readinessProbe"]["tcpSocket"] == {"port": 15002} and driver["restartPolicy"] == "Always"
+    assert objects[("Service", "nb-connect-svc")]["spec"]["ports"][0]["port"] == 15002
+
+
+@pytest.mark.parametrize("helm", HELMS)
+def test_helm_install_of_the_connect_server(tmp_path: Path, helm: str) -> None:
+    """The API server (emulated, with Kubernetes' own OpenAPI schemas) takes the connect-mode objects from a real Helm."""
+    from tests.harness import RunningCluster
+
+    _helm(helm)
+    cluster = RunningCluster(tmp_path, namespaces=("default", "team-a"))
+    try:
+        result = _run(helm, "install", "nb", CHART, "-n", "team-a", "-f", CONNECT_VALUES, home=tmp_path,
+                      env={"KUBECONFIG": str(cluster.kubeconfig)})
+        assert result.returncode == 0, result.stderr
+        assert "sc://nb-connect-svc.team-a.svc:15002" in result.stdout  # NOTES
+        assert "nb-connect-svc" in cluster.names("Service", "team-a")
+        driver = cluster.get("Pod", "nb-driver", "team-a")
+        assert driver is not None and driver["spec"]["containers"][0]["livenessProbe"]["tcpSocket"]["port"] == 15002
     finally:
         cluster.close()

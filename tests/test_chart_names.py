@@ -12,13 +12,15 @@ from tests.conftest import CHART, render_objects
 
 TEMPLATES = CHART / "templates"
 TOPIC_FILES = {"_names.tpl", "_labels.tpl", "_pod.tpl", "_sparkconf.tpl", "_ui.tpl", "_secrets.tpl", "_preflight.tpl",
-               "_scheduling.tpl", "_metrics.tpl"}
+               "_scheduling.tpl", "_metrics.tpl", "_connect.tpl"}
 MAX_SUFFIX = 16
 LONGEST = "a" + "b" * 45 + "z"  # 47 characters, the longest allowed app-name
 
 #: Values that render every object the chart can render (with NATIVE_GANG: the two gangs exclude each other).
+GATEWAY = {"parentRefs": [{"name": "shared"}], "gatewayPeers": [{"namespaceSelector": {}}]}
 EVERYTHING = {
-    "ui": {"ingress": {"enabled": True, "tls": True, "host": "spark.example.com"}},
+    "ui": {"ingress": {"enabled": True, "tls": True, "host": "spark.example.com"}, "httpRoute": {"enabled": True, **GATEWAY}},
+    "connect": {"enabled": True, "grpcRoute": {"enabled": True, **GATEWAY}},
     "scheduler": {"name": "volcano"},
     "metrics": {"enabled": True, "podMonitor": {"enabled": True}},
 }
@@ -52,7 +54,7 @@ def test_every_object_name_comes_from_a_helper_of_names_tpl() -> None:
                 helper = re.fullmatch(r'\{\{ include "([^"]+)" \. \}\}', value)
                 assert helper and helper.group(1) in name_helpers, (template.name, value)
                 checked.append(helper.group(1))
-    assert len(checked) >= 13  # 12 objects and the RoleBinding's roleRef
+    assert len(checked) >= 16  # 15 objects and the RoleBinding's roleRef
 
 
 def test_suffix_rule_is_written_and_holds_for_every_rendered_object(tmp_path: Path) -> None:
@@ -62,7 +64,8 @@ def test_suffix_rule_is_written_and_holds_for_every_rendered_object(tmp_path: Pa
     gang, _, _ = render_objects(tmp_path, NATIVE_GANG, name=LONGEST)
     objects += [o for o in gang if o["apiVersion"].startswith("scheduling.k8s.io/")]
     kinds = {o["kind"] for o in objects}
-    assert {"Pod", "Service", "Ingress", "ConfigMap", "PodGroup", "NetworkPolicy", "Role", "RoleBinding", "ServiceAccount", "PodMonitor"} <= kinds
+    assert {"Pod", "Service", "Ingress", "HTTPRoute", "GRPCRoute", "ConfigMap", "PodGroup", "NetworkPolicy", "Role",
+            "RoleBinding", "ServiceAccount", "PodMonitor"} <= kinds
     assert len([o for o in objects if o["kind"] == "PodGroup"]) == 2  # Volcano's and Kubernetes' own
     suffixes = [o["metadata"]["name"].removeprefix(LONGEST) for o in objects]
     ingress = next(o for o in objects if o["kind"] == "Ingress")

@@ -18,6 +18,10 @@ from tests.conftest import CHART, render_objects
 
 Obj = dict[str, Any]
 
+#: A Gateway for the routes: the parent they attach to, and where its proxy runs (for the NetworkPolicy).
+GATEWAY: Obj = {"parentRefs": [{"name": "shared", "namespace": "gateway-system"}],
+                "gatewayPeers": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}}]}
+
 #: (id, values that break a rule, words the error must contain, a valid neighbour of those values)
 RULES: list[tuple[str, Obj, list[str], Obj]] = [
     ("min-above-max",
@@ -80,6 +84,69 @@ RULES: list[tuple[str, Obj, list[str], Obj]] = [
      {"driver": {"volumes": [{"name": "scratch-0", "emptyDir": {}}]}},
      ["driver.volumes[0] is named \"scratch-0\"", "scratch.mountPaths[0]", "rename it"],
      {"driver": {"volumes": [{"name": "scratch-extra", "emptyDir": {}}]}}),
+    ("connect-port-equals-ui-port",
+     {"connect": {"enabled": True, "port": 4040}},
+     ["connect.port and ui.port are both 4040", "ui.port and connect.port four different values"],
+     {"connect": {"enabled": True, "port": 4041}}),
+    ("connect-port-matters-only-in-connect-mode",
+     {"connect": {"enabled": True, "port": 7078}},
+     ["connect.port and driver.port are both 7078"],
+     {"connect": {"enabled": False, "port": 7078}}),
+    ("no-executors-without-dynamic-allocation-in-connect-mode",
+     {"connect": {"enabled": True, "dynamicAllocation": {"enabled": False}}, "executor": {"instances": 0}},
+     ["executor.instances is 0 without dynamic allocation"],
+     {"connect": {"enabled": True}, "executor": {"instances": 0}}),
+    ("grpc-route-without-connect-mode",
+     {"connect": {"grpcRoute": {"enabled": True, **GATEWAY}}},
+     ["connect.grpcRoute.enabled needs connect.enabled=true"],
+     {"connect": {"enabled": True, "grpcRoute": {"enabled": True, **GATEWAY}}}),
+    ("grpc-route-blocked-by-network-policy",
+     {"connect": {"enabled": True, "grpcRoute": {"enabled": True, "parentRefs": GATEWAY["parentRefs"]}}},
+     ["connect.grpcRoute.enabled with networkPolicy.enabled needs connect.grpcRoute.gatewayPeers", "networkPolicy.enabled=false"],
+     {"connect": {"enabled": True, "grpcRoute": {"enabled": True, "parentRefs": GATEWAY["parentRefs"]}}, "networkPolicy": {"enabled": False}}),
+    ("connect-node-port-on-cluster-ip",
+     {"connect": {"enabled": True, "service": {"nodePort": 31002}}},
+     ["connect.service.nodePort (31002)", "connect.service.type is ClusterIP", "set connect.service.type=NodePort"],
+     {"connect": {"enabled": True, "service": {"type": "NodePort", "nodePort": 31002}, "allowFrom": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}}),
+    ("connect-load-balancer-without-allow-from",
+     {"connect": {"enabled": True, "service": {"type": "LoadBalancer"}}},
+     ["connect.service.type LoadBalancer with networkPolicy.enabled needs connect.allowFrom", "ipBlock"],
+     {"connect": {"enabled": True, "service": {"type": "LoadBalancer"}, "allowFrom": [{"ipBlock": {"cidr": "10.20.0.0/16"}}]}}),
+    ("idle-timeout-in-spark-conf-in-connect-mode",
+     {"connect": {"enabled": True}, "sparkConf": {"spark.dynamicAllocation.executorIdleTimeout": "30s"}},
+     ["sparkConf.spark.dynamicAllocation.executorIdleTimeout is set by the chart in connect mode", "connect.idleTimeout"],
+     {"connect": {"enabled": True, "idleTimeout": "30s"}}),
+    ("daemon-memory-in-spark-env-in-connect-mode",
+     {"connect": {"enabled": True}, "sparkEnv": "export PYSPARK_PYTHON=python3\nexport SPARK_DAEMON_MEMORY=4g\n"},
+     ["sparkEnv line 2 sets SPARK_DAEMON_MEMORY", "set driver.memory"],
+     {"sparkEnv": "export PYSPARK_PYTHON=python3\nexport SPARK_DAEMON_MEMORY=4g\n"}),
+    ("daemon-memory-in-driver-env-in-connect-mode",
+     {"connect": {"enabled": True}, "driver": {"env": [{"name": "SPARK_DAEMON_MEMORY", "value": "4g"}]}},
+     ["driver.env[0] sets SPARK_DAEMON_MEMORY", "set driver.memory"],
+     {"connect": {"enabled": True}, "driver": {"memory": "4g"}}),
+    ("http-route-blocked-by-network-policy",
+     {"ui": {"httpRoute": {"enabled": True, "parentRefs": GATEWAY["parentRefs"]}}},
+     ["ui.httpRoute.enabled with networkPolicy.enabled needs ui.httpRoute.gatewayPeers", "networkPolicy.enabled=false"],
+     {"ui": {"httpRoute": {"enabled": True, **GATEWAY}}}),
+    ("http-route-host-mode-without-domain",
+     {"ui": {"httpRoute": {"enabled": True, "mode": "host", **GATEWAY}}},
+     ["ui.httpRoute.domain is required when ui.httpRoute.mode is host"],
+     {"ui": {"httpRoute": {"enabled": True, "mode": "host", "domain": "spark.example.com", **GATEWAY}}}),
+    ("ingress-and-route-modes-differ",
+     {"ui": {"ingress": {"enabled": True}, "httpRoute": {"enabled": True, "mode": "host", "domain": "spark.example.com", **GATEWAY}}},
+     ["ui.ingress.mode (path) and ui.httpRoute.mode (host) differ", "same mode"],
+     {"ui": {"ingress": {"enabled": True, "mode": "host", "domain": "spark.example.com"},
+             "httpRoute": {"enabled": True, "mode": "host", "domain": "spark.example.com", **GATEWAY}}}),
+    ("ingress-and-route-paths-differ",
+     {"ui": {"ingress": {"enabled": True, "path": "/spark/a"}, "httpRoute": {"enabled": True, "path": "/spark/b", **GATEWAY}}},
+     ["ui.ingress.path (/spark/a) and ui.httpRoute.path (/spark/b) differ", "same path"],
+     {"ui": {"ingress": {"enabled": True, "path": "/spark/a"}, "httpRoute": {"enabled": True, "path": "/spark/a", **GATEWAY}}}),
+    ("routes-share-a-host-name",
+     {"ui": {"httpRoute": {"enabled": True, "hostnames": ["spark.example.com"], **GATEWAY}},
+      "connect": {"enabled": True, "grpcRoute": {"enabled": True, "hostnames": ["spark.example.com"], **GATEWAY}}},
+     ["connect.grpcRoute.hostnames and ui.httpRoute.hostnames both hold spark.example.com", "its own host name"],
+     {"ui": {"httpRoute": {"enabled": True, "hostnames": ["spark.example.com"], **GATEWAY}},
+      "connect": {"enabled": True, "grpcRoute": {"enabled": True, "hostnames": ["connect.example.com"], **GATEWAY}}}),
     ("both-node-affinities",
      {"executor": {"nodeAffinity": {"values": ["a"]}, "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}}},
      ["executor.nodeAffinity.values and executor.affinity.nodeAffinity are both set"],
@@ -184,6 +251,23 @@ def _helm(name: str) -> Path:
             pytest.fail(f"{binary} is missing (SPARKHELM_REQUIRE_TOOLS=1)")
         pytest.skip("SPARKHELM_TOOLS does not hold the helm binaries")
     return binary
+
+
+@pytest.mark.parametrize("helm", ["helm3", "helm4"])
+@pytest.mark.parametrize("route", ["ui.httpRoute", "connect.grpcRoute"])
+def test_a_route_without_a_gateway_is_refused_without_the_schema_too(helm: str, route: str) -> None:
+    """The schema refuses an enabled route with no parentRefs; with --skip-schema-validation the chart still does."""
+    binary = _helm(helm)
+    sets = f"{route}.enabled=true,{route}.gatewayPeers[0].podSelector.matchLabels.app=gateway,connect.enabled=true"
+    args = [str(binary), "template", "x", str(CHART), "--set", sets]
+    with_schema = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    assert with_schema.returncode != 0 and "parentRefs" in with_schema.stderr  # Helm 4 writes /connect/grpcRoute/parentRefs
+    without = subprocess.run([*args, "--skip-schema-validation"], capture_output=True, text=True, timeout=120)
+    assert without.returncode != 0
+    assert f"{route}.enabled needs {route}.parentRefs: a route attaches to the Gateways it names" in without.stderr
+    fixed = subprocess.run([*args[:-1], f"{sets},{route}.parentRefs[0].name=shared", "--skip-schema-validation"],
+                           capture_output=True, text=True, timeout=120)
+    assert fixed.returncode == 0, fixed.stderr
 
 
 @pytest.mark.parametrize("helm", ["helm3", "helm4"])

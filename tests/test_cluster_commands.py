@@ -8,6 +8,7 @@ the client or the engines is patched.
 from __future__ import annotations
 
 import datetime
+import time
 import http.server
 import json
 import threading
@@ -163,7 +164,7 @@ def test_missing_executor_service_account_is_refused(cluster: RunningCluster, cl
 def test_volcano_needs_its_podgroups_and_gets_one(cluster: RunningCluster, cli: Cli) -> None:
     args = ("--set", "scheduler.name=volcano", "--set", "volcano.podGroup.queue=team-a")
     line = one_line_error(cli("run", "-f", PI, "--name", "pi-vc", *args), 2)
-    assert "cluster serves no Volcano PodGroups (scheduling.volcano.sh/v1beta1)" in line and "volcano.podGroup.enabled=false" in line
+    assert "cluster serves no Volcano podgroups (scheduling.volcano.sh/v1beta1)" in line and "volcano.podGroup.enabled=false" in line
     assert writes(cluster) == []
     cluster.install_volcano()
     run_app(cli, "pi-vc", *args)
@@ -286,7 +287,7 @@ def test_list_is_one_label_selected_call_and_shows_only_this_charts_apps(cluster
     assert sorted(a["name"] for a in apps) == ["pi-a", "pi-run"]
     assert {a["name"]: a["phase"] for a in apps}["pi-a"] == "Succeeded"
     assert set(apps[0]) == {"name", "namespace", "phase", "created", "started", "finished", "priority_class",
-                            "exit_code", "reason", "message", "failure"}
+                            "exit_code", "reason", "message", "failure", "ttl"}
     new = cluster.requests()[before:]
     assert [method for method, _ in new] == ["GET", "GET"]  # driver pods, and the ConfigMaps that reveal orphans
     queries = [urllib.parse.parse_qs(urllib.parse.urlsplit(path).query) for _, path in new]
@@ -438,3 +439,17 @@ def test_a_kubeconfig_list_is_merged_like_kubectl(cluster: RunningCluster, cli: 
     assert result.exit_code == 0, result.stderr
     assert cluster.names("Secret") == ["sh.helm.release.v1.pi-merge.v1"]
     assert cli("delete", "pi-merge").stdout.strip() == "deleted pi-merge"
+
+
+def test_gc_honours_each_apps_own_ttl(cluster: RunningCluster, cli: Cli) -> None:
+    """`ttl` (the chart writes it as sparkhelm.io/ttl) wins over --older-than, in both directions."""
+    run_app(cli, "pi-short", "--set", "ttl=1s", "--wait")
+    run_app(cli, "pi-plain", "--wait")
+    run_app(cli, "pi-long", "--set", "ttl=3d", "--wait")
+    age_app(cluster, "pi-long", "default", hours=5)
+    time.sleep(1.2)
+    result = cli("gc", "--older-than", "2h")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == ["deleted default/pi-short (Succeeded)"]
+    assert cluster.get("Pod", "pi-plain-driver") is not None and cluster.get("Pod", "pi-long-driver") is not None
+    assert "pi-long" not in cli("gc", "--older-than", "1h", "--dry-run").stdout  # 5h old, but its ttl is 3d

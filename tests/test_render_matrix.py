@@ -79,6 +79,20 @@ MATRIX: dict[str, tuple[str, dict[str, Any]]] = {
     "gang-v1alpha1": ("etl", {"scheduler": {"name": "default-scheduler", "gang": {"enabled": True, "apiVersion": "scheduling.k8s.io/v1alpha1"}}}),
     "volcano-scheduler-queue": ("etl", {"scheduler": {"name": "volcano", "queue": "team-b"}, "volcano": {"podGroup": {"queue": "ignored-default"}}}),
     "ttl-everywhere": ("etl", {"ttl": "1h30m", "metrics": {"enabled": True, "podMonitor": {"enabled": True}}, "scheduler": {"gang": {"enabled": True}}, "ui": {"ingress": {"enabled": True}}}),
+    # connect mode (Spark Connect server in the driver) and Gateway API routes
+    "connect-defaults": ("notebooks", {"connect": {"enabled": True}}),
+    "connect-no-network-policy": ("notebooks", {"connect": {"enabled": True}, "networkPolicy": {"enabled": False}}),
+    "connect-token-static-executors-tuned": ("nb", {"connect": {"enabled": True, "port": 16000, "restartPolicy": "OnFailure", "authentication": {"secretName": "connect-token"},
+                                                                "dynamicAllocation": {"enabled": False}, "probes": {"liveness": {"enabled": False}, "startup": {"initialDelaySeconds": 15}}},
+                                                    "executor": {"instances": 3}, "sparkConf": {"spark.connect.session.manager.defaultSessionTimeout": "30min"}}),
+    "connect-other-namespace-clients": ("nb", {"connect": {"enabled": True, "allowFrom": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "notebooks"}}, "podSelector": {"matchLabels": {"app": "jupyter"}}}]}}),
+    "connect-node-port": ("nb", {"connect": {"enabled": True, "service": {"type": "NodePort", "nodePort": 31002}, "allowFrom": [{"ipBlock": {"cidr": "10.20.0.0/16"}}]}}),
+    "connect-internal-load-balancer": ("nb", {"connect": {"enabled": True, "service": {"type": "LoadBalancer", "loadBalancerSourceRanges": ["10.0.0.0/8"], "annotations": {"service.beta.kubernetes.io/aws-load-balancer-internal": "true"}}, "allowFrom": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}}),
+    "connect-grpc-route": ("nb", {"connect": {"enabled": True, "grpcRoute": {"enabled": True, "parentRefs": [{"name": "gw", "namespace": "gateway-system", "sectionName": "grpc"}], "hostnames": ["connect.example.com"], "gatewayPeers": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}}]}}}),
+    "http-route-path": ("etl", {"ui": {"httpRoute": {"enabled": True, "parentRefs": [{"name": "gw", "namespace": "gateway-system"}], "hostnames": ["spark.example.com", "*.spark.example.com"], "gatewayPeers": [{"namespaceSelector": {}}]}}}),
+    "http-route-host": ("etl", {"ui": {"httpRoute": {"enabled": True, "mode": "host", "domain": "spark.example.com", "parentRefs": [{"name": "gw"}], "annotations": {"team": "data"}}}, "networkPolicy": {"enabled": False}}),
+    "ingress-and-http-route": ("etl", {"ui": {"ingress": {"enabled": True, "host": "old.example.com", "tls": True}, "httpRoute": {"enabled": True, "parentRefs": [{"name": "gw", "namespace": "gateway-system", "port": 443}], "gatewayPeers": [{"podSelector": {"matchLabels": {"app": "gateway"}}}]}}}),
+    "longest-name-connect-everything": (LONGEST, {"scheduler": {"name": "volcano"}, "priorityClassName": "urgent", "connect": {"enabled": True, "grpcRoute": {"enabled": True, "parentRefs": [{"name": "gw"}], "hostnames": ["c.example.com"], "gatewayPeers": [{"namespaceSelector": {}}]}}, "ui": {"ingress": {"enabled": True, "mode": "host", "domain": "spark.example.com"}, "httpRoute": {"enabled": True, "mode": "host", "domain": "spark.example.com", "parentRefs": [{"name": "gw"}], "gatewayPeers": [{"namespaceSelector": {}}]}}}),
 }
 
 #: Shapes that only some Kubernetes versions serve: validated strictly on those (the native gang

@@ -409,3 +409,18 @@ def test_no_podgroup_without_volcano(tmp_path: Path, extra: Obj) -> None:
     objs = render(tmp_path, extra)
     assert "PodGroup" not in objs
     assert "scheduling.k8s.io/group-name" not in (objs["ExecutorTemplate"][0]["metadata"].get("annotations") or {})
+
+
+# --- connect mode ---------------------------------------------------------------------------------------
+
+
+def test_connect_mode_keeps_the_pods_restricted_and_the_role_unchanged(tmp_path: Path) -> None:
+    """A Spark Connect server needs no more permission than a batch driver, and its token stays on the driver."""
+    batch = render(tmp_path)
+    objs = render(tmp_path, {"connect": {"enabled": True, "authentication": {"secretName": "connect-token"}}})
+    assert restricted_violations(objs["Pod"][0]) == [] and restricted_violations(objs["ExecutorTemplate"][0]) == []
+    assert objs["Role"][0]["rules"] == batch["Role"][0]["rules"]
+    driver_env = {e["name"] for e in objs["Pod"][0]["spec"]["containers"][0]["env"]}
+    executor_env = {e["name"] for e in objs["ExecutorTemplate"][0]["spec"]["containers"][0].get("env", [])}
+    assert "SPARK_CONNECT_AUTHENTICATE_TOKEN" in driver_env and "SPARK_CONNECT_AUTHENTICATE_TOKEN" not in executor_env
+    assert not any("executorEnv" in key or "authenticate.token" in key for key in objs["Conf"][0])

@@ -134,9 +134,12 @@ def gc(args: argparse.Namespace) -> int:
     from sparkhelm.spec.durations import parse_duration
 
     seconds = parse_duration(args.older_than, "--older-than")
-    chosen, removals = collect(
+    collection = collect(
         seconds, kube=flags.kube(args), engine=args.engine, dry_run=args.dry_run, all_namespaces=args.all_namespaces
     )
+    chosen, removals = collection.chosen, collection.removals
+    for warning in collection.warnings:
+        flags.note(f"sparkhelm: warning: {warning}")
     if not chosen:
         flags.note(f"no apps ended more than {args.older_than} ago")
         return 0
@@ -207,9 +210,12 @@ def register(subparsers: Any) -> None:
     flags.add_engine_flag(p)
     p.set_defaults(handler=delete)
 
-    p = flags.command(subparsers, "gc", "Delete apps that finished (or lost their driver) before --older-than.")
+    p = flags.command(
+        subparsers, "gc", "Delete apps that finished (or lost their driver) longer ago than their ttl, else --older-than.",
+    )
     p.add_argument(
-        "--older-than", default="1h", metavar="D", help="Only apps that ended at least this long ago (30m, 2h, 1d)."
+        "--older-than", default="1h", metavar="D",
+        help="Apps without a ttl value: only those that ended at least this long ago (30m, 2h, 1d; default 1h).",
     )
     p.add_argument("--dry-run", action="store_true", help="Only list what would be deleted.")
     flags.add_cluster_flags(p, all_namespaces=True)

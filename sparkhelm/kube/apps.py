@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 TERMINAL = ("Succeeded", "Failed")
 ORPHANED = "Orphaned"
+#: The annotation the chart writes from the `ttl` value: how long after its end an app may stay.
+TTL_ANNOTATION = "sparkhelm.io/ttl"
 #: Waiting reasons that no amount of waiting fixes: the image cannot be had, or the pod refers to a
 #: Secret/ConfigMap (key) that does not exist. `run --wait` ends on them at once.
 FATAL_WAITING = frozenset(
@@ -82,6 +84,8 @@ class AppSummary:
     message: str
     #: The line that says why the driver failed (Spark's exception), "" otherwise.
     failure: str = ""
+    #: The app's own time to live after it ends (the chart's `ttl` value), "" when it has none.
+    ttl: str = ""
 
     @property
     def done(self) -> bool:
@@ -130,6 +134,7 @@ def summarize(pod: Obj) -> AppSummary:
         reason=str(reason),
         message=message,
         failure=failure_line(message) if phase == "Failed" else "",
+        ttl=str((meta.get("annotations") or {}).get(TTL_ANNOTATION) or ""),
     )
 
 
@@ -148,6 +153,7 @@ def orphan(leftover: Obj) -> AppSummary:
         exit_code=None,
         reason="DriverPodGone",
         message="the driver pod is gone; the app's other objects remain (sparkhelm delete or gc removes them)",
+        ttl=str((meta.get("annotations") or {}).get(TTL_ANNOTATION) or ""),
     )
 
 
@@ -165,12 +171,19 @@ def summarize_all(driver_pods: Sequence[Obj], leftovers: Sequence[Obj] = ()) -> 
     return apps
 
 
-def collectable(apps: list[AppSummary], older_than: float, now: datetime.datetime) -> list[AppSummary]:
-    """Apps done (finished or orphaned) more than `older_than` seconds ago: what `gc` removes."""
+def collectable(
+    apps: list[AppSummary], older_than: float, now: datetime.datetime, *, ttl: Callable[[str], float | None]
+) -> list[AppSummary]:
+    """Apps done (finished or orphaned) longer than their own TTL, else `older_than`: what `gc` removes.
+
+    `ttl` reads an app's `sparkhelm.io/ttl` text as seconds (None when it cannot: the app keeps
+    `older_than`, so a typo never deletes an app early).
+    """
     chosen = []
     for app in apps:
         ended = app.finished_for(now)
-        if ended is not None and ended >= older_than:
+        limit = ttl(app.ttl) if app.ttl else None
+        if ended is not None and ended >= (older_than if limit is None else limit):
             chosen.append(app)
     return chosen
 

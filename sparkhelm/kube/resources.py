@@ -60,6 +60,8 @@ CHART_KINDS = _kinds(
     Kind("Role", "rbac.authorization.k8s.io", "v1", "roles"),
     Kind("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings"),
     Kind("Ingress", "networking.k8s.io", "v1", "ingresses"),
+    Kind("HTTPRoute", "gateway.networking.k8s.io", "v1", "httproutes"),
+    Kind("GRPCRoute", "gateway.networking.k8s.io", "v1", "grpcroutes"),
     Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies"),
     Kind("PodGroup", "scheduling.volcano.sh", "v1beta1", "podgroups"),
     Kind("PodMonitor", "monitoring.coreos.com", "v1", "podmonitors"),

@@ -16,7 +16,7 @@ from typing import Any
 
 from sparkhelm.errors import ApiError, ForbiddenError, UserError
 from sparkhelm.kube.cluster import Cluster
-from sparkhelm.kube.resources import CHART_KINDS, kind
+from sparkhelm.kube.resources import CHART_KINDS, kind, kind_of
 from sparkhelm.spec.layers import get
 from sparkhelm.spec.naming import AppNames
 
@@ -88,23 +88,66 @@ def service_accounts_exist(ctx: Context) -> None:
             )
 
 
-def scheduler_api_served(ctx: Context) -> None:
-    """Rendered kinds of an optional API (Volcano's PodGroup) need that API on the cluster."""
+#: Optional APIs the chart can render objects of, and how to do without each (or get it).
+OPTIONAL_APIS = {
+    "scheduling.volcano.sh": "scheduler.name: volcano, but the cluster serves no Volcano {plural} ({api}); install "
+    "Volcano, choose another scheduler, or set volcano.podGroup.enabled=false",
+    "monitoring.coreos.com": "metrics.podMonitor.enabled: the cluster serves no {plural} ({api}); install the "
+    "Prometheus Operator, or set metrics.podMonitor.enabled=false for scrape annotations",
+    "scheduling.k8s.io": "scheduler.gang: the cluster serves no {plural} of {api}; set scheduler.gang.apiVersion to "
+    "the version it serves (Kubernetes 1.35: v1alpha1, 1.36: v1alpha2, 1.37: v1alpha3 or v1beta1, with the feature "
+    "gate on), or scheduler.gang.enabled=false",
+    "gateway.networking.k8s.io": "ui.httpRoute / connect.grpcRoute: the cluster serves no {plural} ({api}); install "
+    "the Gateway API (v1.1 or later for GRPCRoute), or turn the route off and use an Ingress or a port-forward",
+}
+
+
+def apis_served(ctx: Context) -> None:
+    """Every object of an optional API (Volcano, Prometheus Operator, native gang, Gateway API) needs that API served."""
+    asked: dict[tuple[str, str], set[str]] = {}
     for obj in ctx.objects:
-        if obj.get("kind") != "PodGroup":
-            continue
-        entry = kind("PodGroup")
+        entry = kind_of(obj)
+        if entry.group in OPTIONAL_APIS:
+            version = str(obj.get("apiVersion", "")).rpartition("/")[2] or entry.version
+            asked.setdefault((entry.group, version), set()).add(entry.plural)
+    for (group, version), plurals in sorted(asked.items()):
         try:
-            served = ctx.cluster.served_resources(entry.group, entry.version)
+            served = ctx.cluster.served_resources(group, version) or set()
         except ForbiddenError:
-            ctx.warnings.append("cannot read API discovery (forbidden); Volcano PodGroups not checked")
-            return
-        if not served or entry.plural not in served:
-            raise UserError(
-                f"scheduler.name: volcano, but the cluster serves no Volcano PodGroups ({entry.api_version}); "
-                "install Volcano, choose another scheduler, or set volcano.podGroup.enabled=false"
-            )
+            ctx.warnings.append(f"cannot read API discovery of {group}/{version} (forbidden); not checked")
+            continue
+        for plural in sorted(plurals - served):
+            raise UserError(OPTIONAL_APIS[group].format(plural=plural, api=f"{group}/{version}"))
+
+
+#: Versions of Kueue's API that may serve LocalQueues, newest first.
+KUEUE_VERSIONS = ("v1beta2", "v1beta1")
+
+
+def kueue_queue_exists(ctx: Context) -> None:
+    """With Kueue, the LocalQueue named by scheduler.queue must exist in the namespace (pods would wait forever)."""
+    scheduler = ctx.values.get("scheduler") or {}
+    if not (scheduler.get("kueue") or {}).get("enabled"):
         return
+    queue = str(scheduler.get("queue") or "")
+    try:
+        for version in KUEUE_VERSIONS:
+            served = ctx.cluster.served_resources("kueue.x-k8s.io", version)
+            if served and "localqueues" in served:
+                path = f"/apis/kueue.x-k8s.io/{version}/namespaces/{ctx.namespace}/localqueues/{queue}"
+                if ctx.cluster.client.get(path) is None:
+                    raise UserError(
+                        f"scheduler.queue: Kueue has no LocalQueue {queue} in namespace {ctx.namespace}; create "
+                        "it or name one of 'kubectl get localqueues'"
+                    )
+                return
+    except ForbiddenError:
+        ctx.forbidden(f"Kueue LocalQueue {queue}")
+        return
+    raise UserError(
+        "scheduler.kueue.enabled: the cluster serves no Kueue LocalQueues (kueue.x-k8s.io); install Kueue or set "
+        "scheduler.kueue.enabled=false"
+    )
 
 
 def _require_class(ctx: Context, kind_name: str, name: str, what: str, missing: str) -> None:
@@ -154,7 +197,7 @@ def access_needed(objects: list[Obj]) -> list[Access]:
     """
     needed = {("create", "", "secrets")}  # Helm's release record
     for obj in objects:
-        entry = kind(str(obj.get("kind")))
+        entry = kind_of(obj)
         needed.add(("create", entry.group, entry.plural))
         if obj.get("kind") == "Role":
             for rule in obj.get("rules") or []:
@@ -249,7 +292,8 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
     namespace_exists,
     name_free,
     service_accounts_exist,
-    scheduler_api_served,
+    apis_served,
+    kueue_queue_exists,
     priority_class_exists,
     ingress_class_exists,
     permitted,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sparkhelm.engine import Engine, engine_of
-from sparkhelm.errors import NotFoundError
+from sparkhelm.errors import NotFoundError, UserError
 from sparkhelm.kube.apps import AppSummary, collectable
 from sparkhelm.kube.cluster import Cluster
 from sparkhelm.kube.resources import CHART_KINDS
@@ -189,6 +189,15 @@ def delete(
     return _remove(cluster, engine_of(engine), keys, before, wait)
 
 
+@dataclass
+class Collection:
+    """What `gc` chose (or would choose, in a dry run), what deleting each did, and what it could not read."""
+
+    chosen: list[AppSummary]
+    removals: list[Removal] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
 def gc(
     older_than: float,
     *,
@@ -196,19 +205,29 @@ def gc(
     engine: Engine | str = "auto",
     dry_run: bool = False,
     all_namespaces: bool = False,
-) -> tuple[list[AppSummary], list[Removal]]:
-    """Delete apps that finished (or were orphaned) more than `older_than` seconds ago.
+) -> Collection:
+    """Delete apps that ended (or were orphaned) longer ago than their `ttl`, else than `older_than` seconds.
 
-    Returns the apps chosen and, unless `dry_run`, what deleting each did. Reads are O(1) in the
-    number of apps: the driver pods and ConfigMaps (to choose), then one LIST per kind (to sweep).
+    Reads are O(1) in the number of apps: the driver pods and ConfigMaps (to choose), then one LIST
+    per kind (to sweep). An app whose `ttl` cannot be read keeps `older_than` and is named in a warning.
     """
     from sparkhelm.ops.inspect import list_apps
+    from sparkhelm.spec.durations import parse_duration
 
     cluster = Cluster.of(kube)
     apps = list_apps(kube=cluster, all_namespaces=all_namespaces)
-    chosen = collectable(apps, older_than, datetime.datetime.now(tz=datetime.UTC))
+    warnings: list[str] = []
+
+    def ttl_seconds(text: str) -> float | None:
+        try:
+            return parse_duration(text, "ttl")
+        except UserError:
+            warnings.append(f"ttl {text!r} of an app is not a duration; gc uses --older-than for it")
+            return None
+
+    chosen = collectable(apps, older_than, datetime.datetime.now(tz=datetime.UTC), ttl=ttl_seconds)
     if dry_run or not chosen:
-        return chosen, []
+        return Collection(chosen, warnings=warnings)
     before = inventory(cluster, None if all_namespaces else _scope([a.name for a in chosen]), everywhere=all_namespaces)
     keys = [(app.namespace, app.name) for app in chosen]
-    return chosen, _remove(cluster, engine_of(engine), keys, before, None)
+    return Collection(chosen, _remove(cluster, engine_of(engine), keys, before, None), warnings)

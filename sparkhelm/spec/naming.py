@@ -151,6 +151,21 @@ class AppNames:
         return f"{self.app}-ui-ingress"
 
     @property
+    def ui_route(self) -> str:
+        """The Gateway API HTTPRoute of the Spark UI."""
+        return f"{self.app}-ui-route"
+
+    @property
+    def connect_service(self) -> str:
+        """The Service of the Spark Connect server (connect mode): `sc://<it>.<namespace>.svc:<port>`."""
+        return f"{self.app}-connect-svc"
+
+    @property
+    def connect_route(self) -> str:
+        """The Gateway API GRPCRoute of the Spark Connect server."""
+        return f"{self.app}-connect-route"
+
+    @property
     def config_map(self) -> str:
         """spark-defaults.conf, spark-env.sh and the executor pod template."""
         return f"{self.app}-cm"

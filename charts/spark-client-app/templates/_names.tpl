@@ -6,7 +6,7 @@ Length rule: the app-name is a DNS-1035 label of at most 47 characters (Spark's 
 spark.kubernetes.executor.podNamePrefix; checked once per render by spark-client-app.checkAppName
 in _preflight.tpl). Every object name is <app>-<suffix> with a suffix of at most 16 characters
 including the dash, so every name is at most 63 characters and nothing needs truncating.
-The longest suffix today is "-driver-netpol" (14). A new object keeps its suffix within 16;
+The longest suffixes today are "-driver-netpol" and "-connect-route" (14). A new object keeps its suffix within 16;
 tests/test_chart_names.py checks both the rule and this comment.
 */}}
 
@@ -38,6 +38,21 @@ tests/test_chart_names.py checks both the rule and this comment.
 {{/* Name of the default TLS Secret of the UI Ingress (ui.ingress.tls without secretName): <app>-ui-tls. */}}
 {{- define "spark-client-app.uiTlsSecretName" -}}
 {{- include "spark-client-app.appName" . }}-ui-tls
+{{- end -}}
+
+{{/* Name of the Gateway API HTTPRoute of the Spark UI (ui.httpRoute): <app>-ui-route. */}}
+{{- define "spark-client-app.uiRouteName" -}}
+{{- include "spark-client-app.appName" . }}-ui-route
+{{- end -}}
+
+{{/* Name of the Service of the Spark Connect server (connect.enabled): <app>-connect-svc. */}}
+{{- define "spark-client-app.connectServiceName" -}}
+{{- include "spark-client-app.appName" . }}-connect-svc
+{{- end -}}
+
+{{/* Name of the Gateway API GRPCRoute of the Spark Connect server (connect.grpcRoute): <app>-connect-route. */}}
+{{- define "spark-client-app.connectRouteName" -}}
+{{- include "spark-client-app.appName" . }}-connect-route
 {{- end -}}
 
 {{/* Name of the ConfigMap with spark-defaults.conf, spark-env.sh and the executor pod template: <app>-cm. */}}

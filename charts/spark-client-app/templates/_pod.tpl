@@ -117,7 +117,7 @@ Call with (dict "ctx" $ "role" "driver") or (dict "ctx" $ "role" "executor").
 {{- $v := .ctx.Values -}}
 {{- $r := get $v .role -}}
 {{- if eq .role "driver" -}}
-restartPolicy: {{ $r.restartPolicy }}
+restartPolicy: {{ include "spark-client-app.driverRestartPolicy" .ctx }}
 enableServiceLinks: false
 serviceAccountName: {{ include "spark-client-app.driverServiceAccountName" .ctx }}
 automountServiceAccountToken: true

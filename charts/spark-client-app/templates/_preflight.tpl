@@ -140,13 +140,14 @@ asks for executor pods (the API server's), or never visibly (a NetworkPolicy tha
 
 {{- /* Spark's SparkSubmitArguments: no executors is only valid with dynamic allocation. */ -}}
 {{- $da := $v.dynamicAllocation -}}
-{{- if and (not $da.enabled) (eq ($v.executor.instances | int) 0) -}}
+{{- $dynamic := include "spark-client-app.dynamicAllocationEnabled" . -}}
+{{- if and (not $dynamic) (eq ($v.executor.instances | int) 0) -}}
 {{- fail "executor.instances is 0 without dynamic allocation: Spark refuses to start an application without executors; set executor.instances to 1 or more, or dynamicAllocation.enabled=true" -}}
 {{- end -}}
 
 {{- /* Spark's ExecutorAllocationManager refuses these when the driver starts. (executor.instances
   outside [min, max] is not refused: Spark starts max(minExecutors, executor.instances) executors.) */ -}}
-{{- if $da.enabled -}}
+{{- if $dynamic -}}
 {{- if eq ($da.maxExecutors | int) 0 -}}
 {{- fail "dynamicAllocation.maxExecutors is 0: Spark refuses it with dynamic allocation (spark.dynamicAllocation.maxExecutors cannot be 0); set it to 1 or more" -}}
 {{- end -}}
@@ -171,12 +172,18 @@ asks for executor pods (the API server's), or never visibly (a NetworkPolicy tha
 {{- end -}}
 {{- end -}}
 
-{{- /* The driver binds each of its three ports on its own. */ -}}
+{{- /* The driver binds each of its three ports (four with a Connect server) on its own. */ -}}
 {{- $ports := dict -}}
-{{- range $key, $port := dict "driver.port" $v.driver.port "driver.blockManagerPort" $v.driver.blockManagerPort "ui.port" $v.ui.port -}}
+{{- $driverPorts := dict "driver.port" $v.driver.port "driver.blockManagerPort" $v.driver.blockManagerPort "ui.port" $v.ui.port -}}
+{{- $portKeys := "driver.port, driver.blockManagerPort and ui.port three" -}}
+{{- if include "spark-client-app.connectEnabled" . -}}
+{{- $_ := set $driverPorts "connect.port" $v.connect.port -}}
+{{- $portKeys = "driver.port, driver.blockManagerPort, ui.port and connect.port four" -}}
+{{- end -}}
+{{- range $key, $port := $driverPorts -}}
 {{- $p := $port | int | toString -}}
 {{- if hasKey $ports $p -}}
-{{- fail (printf "%s and %s are both %s: the driver binds each of its ports on its own; give driver.port, driver.blockManagerPort and ui.port three different values" (get $ports $p) $key $p) -}}
+{{- fail (printf "%s and %s are both %s: the driver binds each of its ports on its own; give %s different values" (get $ports $p) $key $p $portKeys) -}}
 {{- end -}}
 {{- $_ := set $ports $p $key -}}
 {{- end -}}
@@ -238,6 +245,89 @@ asks for executor pods (the API server's), or never visibly (a NetworkPolicy tha
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- include "spark-client-app.checkRouteRules" . -}}
+{{- include "spark-client-app.checkConnectRules" . -}}
+{{- end -}}
+
+{{/*
+Rules of the Gateway API HTTPRoute of the UI (ui.httpRoute), alone and beside the Ingress: a route
+that attaches to no Gateway, or that the NetworkPolicy cuts off, installs and never serves.
+*/}}
+{{- define "spark-client-app.checkRouteRules" -}}
+{{- $v := .Values -}}
+{{- $route := $v.ui.httpRoute | default dict -}}
+{{- $ing := $v.ui.ingress -}}
+{{- if $route.enabled -}}
+{{- if not $route.parentRefs -}}
+{{- fail "ui.httpRoute.enabled needs ui.httpRoute.parentRefs: a route attaches to the Gateways it names and serves nothing without one; set for example ui.httpRoute.parentRefs[0].name=<gateway> (and .namespace)" -}}
+{{- end -}}
+{{- if and (eq $route.mode "host") (not $route.domain) -}}
+{{- fail "ui.httpRoute.domain is required when ui.httpRoute.mode is host: the UI is served at <app>.<domain>" -}}
+{{- end -}}
+{{- if and $v.networkPolicy.enabled (not $route.gatewayPeers) (ne $v.ui.service.type "NodePort") -}}
+{{- fail "ui.httpRoute.enabled with networkPolicy.enabled needs ui.httpRoute.gatewayPeers: the Gateway's proxy runs where its implementation puts it, and without a peer the NetworkPolicy drops its traffic to the UI; set the proxy's namespace there (e.g. [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: envoy-gateway-system}}}]), or networkPolicy.enabled=false" -}}
+{{- end -}}
+{{- if $ing.enabled -}}
+{{- if ne $ing.mode $route.mode -}}
+{{- fail (printf "ui.ingress.mode (%s) and ui.httpRoute.mode (%s) differ: Spark has one spark.ui.proxyBase, so the Ingress and the HTTPRoute must serve the UI the same way; give them the same mode" $ing.mode $route.mode) -}}
+{{- end -}}
+{{- $ingPath := $ing.path | default (printf "/%s" (include "spark-client-app.appName" .)) -}}
+{{- $routePath := $route.path | default (printf "/%s" (include "spark-client-app.appName" .)) -}}
+{{- if and (eq $ing.mode "path") (ne $ingPath $routePath) -}}
+{{- fail (printf "ui.ingress.path (%s) and ui.httpRoute.path (%s) differ: both are spark.ui.proxyBase, which has one value; give them the same path" $ingPath $routePath) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rules of connect mode (connect.enabled): what would install and then not serve, serve nobody, or
+size the server differently from its pod.
+*/}}
+{{- define "spark-client-app.checkConnectRules" -}}
+{{- $v := .Values -}}
+{{- $c := $v.connect | default dict -}}
+{{- $route := $c.grpcRoute | default dict -}}
+{{- $svc := $c.service | default dict -}}
+{{- if and $route.enabled (not $c.enabled) -}}
+{{- fail "connect.grpcRoute.enabled needs connect.enabled=true: the route forwards to the Spark Connect server, which only connect mode runs" -}}
+{{- end -}}
+{{- if $c.enabled -}}
+{{- if and $route.enabled (not $route.parentRefs) -}}
+{{- fail "connect.grpcRoute.enabled needs connect.grpcRoute.parentRefs: a route attaches to the Gateways it names and serves nothing without one; set for example connect.grpcRoute.parentRefs[0].name=<gateway> (and .namespace)" -}}
+{{- end -}}
+{{- if and $route.enabled ($v.ui.httpRoute | default dict).enabled -}}
+{{- range $host := $route.hostnames -}}
+{{- if has $host ($v.ui.httpRoute.hostnames | default list) -}}
+{{- fail (printf "connect.grpcRoute.hostnames and ui.httpRoute.hostnames both hold %s: on a shared listener Gateway API rejects an HTTPRoute and a GRPCRoute whose host names intersect; give the Connect route its own host name" $host) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- if and $route.enabled $v.networkPolicy.enabled (not $route.gatewayPeers) -}}
+{{- fail "connect.grpcRoute.enabled with networkPolicy.enabled needs connect.grpcRoute.gatewayPeers: without a peer the NetworkPolicy drops the Gateway proxy's traffic to connect.port; set the proxy's namespace there, or networkPolicy.enabled=false" -}}
+{{- end -}}
+{{- if and $svc.nodePort (eq ($svc.type | default "ClusterIP") "ClusterIP") -}}
+{{- fail (printf "connect.service.nodePort (%d) is set but connect.service.type is ClusterIP: set connect.service.type=NodePort (or LoadBalancer), or remove connect.service.nodePort" ($svc.nodePort | int)) -}}
+{{- end -}}
+{{- if and (ne ($svc.type | default "ClusterIP") "ClusterIP") $v.networkPolicy.enabled (not $c.allowFrom) -}}
+{{- fail (printf "connect.service.type %s with networkPolicy.enabled needs connect.allowFrom: clients outside the cluster arrive from node or client addresses, which the default (pods of this namespace) does not admit; set connect.allowFrom to their ipBlock (e.g. [{ipBlock: {cidr: 10.20.0.0/16}}])" $svc.type) -}}
+{{- end -}}
+{{- if and (include "spark-client-app.dynamicAllocationEnabled" .) (hasKey ($v.sparkConf | default dict) "spark.dynamicAllocation.executorIdleTimeout") -}}
+{{- fail "sparkConf.spark.dynamicAllocation.executorIdleTimeout is set by the chart in connect mode: remove it and set connect.idleTimeout instead" -}}
+{{- end -}}
+{{- /* spark-submit's launcher sizes the Connect server's heap from SPARK_DAEMON_MEMORY before
+  spark.driver.memory, and the pod's memory is computed from driver.memory. */ -}}
+{{- range $i, $line := splitList "\n" ($v.sparkEnv | default "") -}}
+{{- if regexMatch "^\\s*(export\\s+)?SPARK_DAEMON_MEMORY=" $line -}}
+{{- fail (printf "sparkEnv line %d sets SPARK_DAEMON_MEMORY, which would size the Spark Connect server's heap instead of driver.memory (the pod's memory is computed from driver.memory): remove it and set driver.memory" (add1 $i)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $i, $e := $v.driver.env -}}
+{{- if eq (toString $e.name) "SPARK_DAEMON_MEMORY" -}}
+{{- fail (printf "driver.env[%d] sets SPARK_DAEMON_MEMORY, which would size the Spark Connect server's heap instead of driver.memory (the pod's memory is computed from driver.memory): remove it and set driver.memory" $i) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -262,10 +352,10 @@ NetworkPolicy would drop.
 {{- if and $s.kueue.enabled (not $s.queue) -}}
 {{- fail "scheduler.kueue.enabled needs scheduler.queue, the name of a Kueue LocalQueue in the release namespace: executors never get Kueue's default queue (their owner is the driver pod)" -}}
 {{- end -}}
-{{- if and $s.kueue.enabled $s.kueue.executorPodGroup $v.dynamicAllocation.enabled -}}
+{{- if and $s.kueue.enabled $s.kueue.executorPodGroup (include "spark-client-app.dynamicAllocationEnabled" .) -}}
 {{- fail "scheduler.kueue.executorPodGroup with dynamicAllocation.enabled: a Kueue pod group admits a fixed number of pods (executor.instances) and dynamic allocation changes it; set scheduler.kueue.executorPodGroup=false to admit each executor on its own, or dynamicAllocation.enabled=false" -}}
 {{- end -}}
-{{- $initial := include "spark-client-app.initialExecutors" . | int -}}
+{{- $initial := include "spark-client-app.startingExecutors" . | int -}}
 {{- $yg := $s.yunikorn.gang -}}
 {{- if $yg.enabled -}}
 {{- if ne $s.name "yunikorn" -}}

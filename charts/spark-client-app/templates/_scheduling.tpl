@@ -8,13 +8,16 @@ executors exist: YuniKorn reserves the executors' placeholders itself (task grou
 Kueue pod group and the native gang hold the executors only.
 */}}
 
-{{/* The number of executors Spark asks for at start: executor.instances, with dynamic allocation at least minExecutors. */}}
-{{- define "spark-client-app.initialExecutors" -}}
-{{- $v := .Values -}}
-{{- if $v.dynamicAllocation.enabled -}}
-{{- max ($v.executor.instances | int) ($v.dynamicAllocation.minExecutors | int) -}}
+{{/*
+The number of executors Spark starts with (int): what it asks for (initialExecutors, _sparkconf.tpl),
+with dynamic allocation at least minExecutors (Spark takes the larger of the two).
+*/}}
+{{- define "spark-client-app.startingExecutors" -}}
+{{- $asked := include "spark-client-app.initialExecutors" . | int -}}
+{{- if include "spark-client-app.dynamicAllocationEnabled" . -}}
+{{- max $asked (.Values.dynamicAllocation.minExecutors | int) -}}
 {{- else -}}
-{{- $v.executor.instances | int -}}
+{{- $asked -}}
 {{- end -}}
 {{- end -}}
 
@@ -55,7 +58,7 @@ value, else the executors Spark asks for at start, at least 1 (dynamic allocatio
 its first executor when work arrives). Call with (dict "ctx" $ "value" <int or nil>).
 */}}
 {{- define "spark-client-app.gangSize" -}}
-{{- if kindIs "invalid" .value }}{{ max 1 (include "spark-client-app.initialExecutors" .ctx | int) }}{{ else }}{{ .value | int }}{{ end -}}
+{{- if kindIs "invalid" .value }}{{ max 1 (include "spark-client-app.startingExecutors" .ctx | int) }}{{ else }}{{ .value | int }}{{ end -}}
 {{- end -}}
 
 {{/*

@@ -10,6 +10,28 @@ in sparkConf).
 {{- end -}}
 
 {{/*
+"true" when dynamic allocation is on (dynamicAllocation.enabled, or connect mode unless
+connect.dynamicAllocation.enabled is false), else empty.
+*/}}
+{{- define "spark-client-app.dynamicAllocationEnabled" -}}
+{{- $c := .Values.connect | default dict -}}
+{{- if or .Values.dynamicAllocation.enabled (and $c.enabled (ne (toString ($c.dynamicAllocation | default dict).enabled) "false")) }}true{{ end -}}
+{{- end -}}
+
+{{/*
+The executors a starting application asks for (spark.executor.instances, and initialExecutors with
+dynamic allocation): executor.instances; for a Connect server with dynamic allocation
+dynamicAllocation.minExecutors, so that a server nobody uses is one pod.
+*/}}
+{{- define "spark-client-app.initialExecutors" -}}
+{{- if and (include "spark-client-app.connectEnabled" .) (include "spark-client-app.dynamicAllocationEnabled" .) -}}
+{{- .Values.dynamicAllocation.minExecutors | int -}}
+{{- else -}}
+{{- .Values.executor.instances | int -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 One spark-defaults.conf value (or application argument) as text. Numbers arrive from values as
 floats: whole ones print as integers (200, not 2e+02), others as they are (0.5).
 */}}
@@ -54,24 +76,35 @@ dict spares a toYaml/fromYaml round trip.
 {{- $_ := set $conf "spark.kubernetes.container.image.pullPolicy" $v.image.pullPolicy -}}
 {{- with include "spark-client-app.pullSecretNames" . | fromYamlArray }}{{ $_ := set $conf "spark.kubernetes.container.image.pullSecrets" (join "," .) }}{{ end -}}
 {{- $_ := set $conf "spark.driver.host" (printf "%s.%s.svc" (include "spark-client-app.driverServiceName" .) .Release.Namespace) -}}
+{{- /* Executors dial spark.driver.host, the headless Service, not the driver's pod IP (Spark 4's default):
+  the same path on Spark 3 and 4 images, and the Service's selector and ports are what the wiring
+  tests prove (tests/test_spark_breakage.py shows a broken Service unnoticed under the default). */ -}}
+{{- $_ := set $conf "spark.kubernetes.executor.useDriverPodIP" "false" -}}
 {{- $_ := set $conf "spark.driver.port" ($v.driver.port | int | toString) -}}
 {{- $_ := set $conf "spark.driver.blockManager.port" ($v.driver.blockManagerPort | int | toString) -}}
 {{- $_ := set $conf "spark.blockManager.port" ($v.executor.blockManagerPort | int | toString) -}}
 {{- $_ := set $conf "spark.kubernetes.authenticate.executor.serviceAccountName" (include "spark-client-app.executorServiceAccountName" .) -}}
 {{- $_ := set $conf "spark.driver.memory" $v.driver.memory -}}
 {{- $_ := set $conf "spark.driver.cores" ($v.driver.cores | int | toString) -}}
-{{- $_ := set $conf "spark.executor.instances" ($v.executor.instances | int | toString) -}}
+{{- $connect := include "spark-client-app.connectEnabled" . -}}
+{{- $dynamic := include "spark-client-app.dynamicAllocationEnabled" . -}}
+{{- $_ := set $conf "spark.executor.instances" (include "spark-client-app.initialExecutors" .) -}}
 {{- $_ := set $conf "spark.executor.cores" ($v.executor.cores | int | toString) -}}
 {{- $_ := set $conf "spark.executor.memory" $v.executor.memory -}}
 {{- with $v.executor.memoryOverhead }}{{ $_ := set $conf "spark.executor.memoryOverhead" . }}{{ end -}}
 {{- with $v.executor.requestCores }}{{ $_ := set $conf "spark.kubernetes.executor.request.cores" (toString .) }}{{ end -}}
 {{- with $v.executor.limitCores }}{{ $_ := set $conf "spark.kubernetes.executor.limit.cores" (toString .) }}{{ end -}}
-{{- if $v.dynamicAllocation.enabled -}}
+{{- if $dynamic -}}
 {{- $_ := set $conf "spark.dynamicAllocation.enabled" "true" -}}
 {{- $_ := set $conf "spark.dynamicAllocation.shuffleTracking.enabled" "true" -}}
 {{- $_ := set $conf "spark.dynamicAllocation.minExecutors" ($v.dynamicAllocation.minExecutors | int | toString) -}}
 {{- $_ := set $conf "spark.dynamicAllocation.maxExecutors" ($v.dynamicAllocation.maxExecutors | int | toString) -}}
-{{- $_ := set $conf "spark.dynamicAllocation.initialExecutors" ($v.executor.instances | int | toString) -}}
+{{- $_ := set $conf "spark.dynamicAllocation.initialExecutors" (include "spark-client-app.initialExecutors" .) -}}
+{{- end -}}
+{{- if $connect -}}
+{{- $_ := set $conf "spark.connect.grpc.binding.port" ($v.connect.port | int | toString) -}}
+{{- $_ := set $conf "spark.connect.grpc.port.maxRetries" "0" -}}
+{{- if $dynamic }}{{ $_ := set $conf "spark.dynamicAllocation.executorIdleTimeout" (toString $v.connect.idleTimeout) }}{{ end -}}
 {{- end -}}
 {{- $_ := mergeOverwrite $conf (include "spark-client-app.metricsConf" . | fromJson) -}}
 {{- $_ := set $conf "spark.ui.port" ($v.ui.port | int | toString) -}}
@@ -79,7 +112,10 @@ dict spares a toYaml/fromYaml round trip.
 {{- if include "spark-client-app.uiPathMode" . -}}
 {{- $_ := set $conf "spark.ui.proxyBase" (include "spark-client-app.uiPath" .) -}}
 {{- $redirect := $v.ui.ingress.proxyRedirectUri -}}
-{{- if not $redirect -}}
+{{- if and (not $redirect) (include "spark-client-app.uiRoutePathMode" .) -}}
+{{- /* Behind a Gateway the scheme and host are the listener's: redirects stay relative. */ -}}
+{{- $redirect = "/" -}}
+{{- else if not $redirect -}}
 {{- $host := include "spark-client-app.uiHost" . -}}
 {{- $redirect = ternary (printf "%s://%s" (include "spark-client-app.uiScheme" .) $host) "/" (ne $host "") -}}
 {{- end -}}

@@ -1,16 +1,36 @@
 {{/*
-The Spark UI: how it is exposed (path or host mode Ingress, TLS), shared by the Ingress, the Spark
-configuration (spark.ui.proxyBase, spark.ui.proxyRedirectUri) and NOTES.txt.
+The Spark UI: how it is exposed (path or host mode Ingress, TLS; path or host mode Gateway API
+HTTPRoute), shared by the Ingress, the HTTPRoute, the Spark configuration (spark.ui.proxyBase,
+spark.ui.proxyRedirectUri) and NOTES.txt.
 */}}
 
-{{/* "true" when the UI is served under a path prefix through the Ingress, else empty. */}}
+{{/* "true" when the UI is served under a path prefix through the Ingress or the HTTPRoute, else empty. */}}
 {{- define "spark-client-app.uiPathMode" -}}
-{{- if and .Values.ui.ingress.enabled (eq .Values.ui.ingress.mode "path") }}true{{ end -}}
+{{- if or (and .Values.ui.ingress.enabled (eq .Values.ui.ingress.mode "path")) (include "spark-client-app.uiRoutePathMode" .) }}true{{ end -}}
 {{- end -}}
 
-{{/* The Ingress path prefix of the UI in path mode, also spark.ui.proxyBase: ui.ingress.path, else /<app>. */}}
+{{/* "true" when the HTTPRoute serves the UI under a path prefix (ui.httpRoute.mode path), else empty. */}}
+{{- define "spark-client-app.uiRoutePathMode" -}}
+{{- $route := .Values.ui.httpRoute | default dict -}}
+{{- if and $route.enabled (eq ($route.mode | default "path") "path") }}true{{ end -}}
+{{- end -}}
+
+{{/*
+The path prefix of the UI in path mode, also spark.ui.proxyBase: ui.ingress.path when the Ingress
+serves the UI under a path, else ui.httpRoute.path when the HTTPRoute does, and /<app> when that is
+empty. With both in path mode _preflight.tpl makes them equal: Spark has one proxyBase.
+*/}}
 {{- define "spark-client-app.uiPath" -}}
-{{- .Values.ui.ingress.path | default (printf "/%s" (include "spark-client-app.appName" .)) -}}
+{{- $path := .Values.ui.ingress.path -}}
+{{- if and (include "spark-client-app.uiRoutePathMode" .) (not (and .Values.ui.ingress.enabled (eq .Values.ui.ingress.mode "path"))) -}}
+{{- $path = .Values.ui.httpRoute.path -}}
+{{- end -}}
+{{- $path | default (printf "/%s" (include "spark-client-app.appName" .)) -}}
+{{- end -}}
+
+{{/* The host name of the HTTPRoute in host mode: <app>.<ui.httpRoute.domain>. */}}
+{{- define "spark-client-app.uiRouteHost" -}}
+{{- printf "%s.%s" (include "spark-client-app.appName" .) .Values.ui.httpRoute.domain -}}
 {{- end -}}
 
 {{/*
