@@ -97,10 +97,22 @@ def test_helm_binary_other_failure_is_runtime_error(cli, fake_helm: Path, monkey
 
 from sparkhelm.errors import NameInUseError, OperationPendingError  # noqa: E402
 from sparkhelm.engine.helmbin import HelmBinaryEngine  # noqa: E402
-from sparkhelm.kube.connection import KubeTarget  # noqa: E402
+from sparkhelm.kube.connection import Connection, KubeTarget, resolve  # noqa: E402
 from tests.conftest import CHART  # noqa: E402
 
-KUBE = KubeTarget(kubeconfig="/home/me/.kube/team.yaml", context="prod", namespace="jobs")
+
+@pytest.fixture
+def kube(tmp_path: Path) -> Connection:
+    """A resolved connection to a named kubeconfig and context (the engine is told both, never a token)."""
+    path = tmp_path / "team.yaml"
+    path.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "dev",
+        "clusters": [{"name": "c", "cluster": {"server": "https://10.0.0.1"}}],
+        "users": [{"name": "u", "user": {"token": "secret-token"}}],
+        "contexts": [{"name": "prod", "context": {"cluster": "c", "user": "u"}},
+                     {"name": "dev", "context": {"cluster": "c", "user": "u"}}],
+    }))
+    return resolve(KubeTarget(kubeconfig=str(path), context="prod", namespace="jobs"))
 
 
 def _engine() -> HelmBinaryEngine:
@@ -114,15 +126,15 @@ def _engine() -> HelmBinaryEngine:
     [("v3.16.2", []), ("v4.1.0", ["--wait=hookOnly"])],
 )
 def test_install_flags_for_helm_3_and_4(fake_helm: Path, monkeypatch: pytest.MonkeyPatch, version: str,
-                                        wait_flags: list[str]) -> None:
+                                        wait_flags: list[str], kube: Connection) -> None:
     monkeypatch.setenv("FAKE_HELM_VERSION", version)
-    _engine().install(CHART, {"nameOverride": "pi-1"}, release="pi-1", namespace="jobs", kube=KUBE)
+    _engine().install(CHART, {"nameOverride": "pi-1"}, release="pi-1", connection=kube)
     recorded = calls(fake_helm)
     assert recorded[0]["argv"] == ["version", "--template", "{{.Version}}"]
     argv = recorded[1]["argv"]
     assert argv[:8] == ["install", "pi-1", str(CHART), "--namespace", "jobs", "--values", "-", "--description"]
     assert [a for a in argv if a.startswith("--wait")] == wait_flags
-    assert argv[argv.index("--kubeconfig") + 1] == "/home/me/.kube/team.yaml"
+    assert argv[argv.index("--kubeconfig") + 1] == kube.kubeconfig_files[0]
     assert argv[argv.index("--kube-context") + 1] == "prod"
     assert "upgrade" not in argv and "--install" not in argv and "--take-ownership" not in argv
     assert not any("token" in a for a in argv)
@@ -138,25 +150,27 @@ def test_install_flags_for_helm_3_and_4(fake_helm: Path, monkeypatch: pytest.Mon
     ],
 )
 def test_uninstall_flags_for_helm_3_and_4(fake_helm: Path, monkeypatch: pytest.MonkeyPatch, version: str,
-                                          wait: bool, expected_tail: list[str]) -> None:
+                                          wait: bool, expected_tail: list[str], kube: Connection) -> None:
     monkeypatch.setenv("FAKE_HELM_VERSION", version)
-    assert _engine().uninstall("pi-1", namespace="jobs", kube=KubeTarget(), wait=wait) is True
+    assert _engine().uninstall("pi-1", connection=kube, wait=wait) is True
     argv = calls(fake_helm)[-1]["argv"]
-    assert argv == ["uninstall", "pi-1", "--namespace", "jobs", *expected_tail]
+    assert argv[:4 + len(expected_tail)] == ["uninstall", "pi-1", "--namespace", "jobs", *expected_tail]
+    assert argv[argv.index("--kube-context") + 1] == "prod"
 
 
-def test_helm_version_is_asked_once(fake_helm: Path) -> None:
+def test_helm_version_is_asked_once(fake_helm: Path, kube: Connection) -> None:
     engine = _engine()
-    engine.uninstall("a", namespace="jobs", kube=KubeTarget())
-    engine.uninstall("b", namespace="jobs", kube=KubeTarget())
+    engine.uninstall("a", connection=kube)
+    engine.uninstall("b", connection=kube)
     assert [c["argv"][0] for c in calls(fake_helm)] == ["version", "uninstall", "uninstall"]
 
 
-def test_uninstall_of_a_missing_release_is_not_an_error(fake_helm: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_uninstall_of_a_missing_release_is_not_an_error(fake_helm: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        kube: Connection) -> None:
     engine = _engine()
     engine.major_version()
     monkeypatch.setenv("FAKE_HELM_FAIL", "uninstall: Release not loaded: pi-1: release: not found")
-    assert engine.uninstall("pi-1", namespace="jobs", kube=KubeTarget()) is False
+    assert engine.uninstall("pi-1", connection=kube) is False
 
 
 @pytest.mark.parametrize(
@@ -173,12 +187,13 @@ def test_uninstall_of_a_missing_release_is_not_an_error(fake_helm: Path, monkeyp
     ],
 )
 def test_helm_errors_become_one_actionable_line(fake_helm: Path, monkeypatch: pytest.MonkeyPatch, stderr: str,
-                                                error: type[Exception], exit_code: int, phrase: str) -> None:
+                                                error: type[Exception], exit_code: int, phrase: str,
+                                                kube: Connection) -> None:
     engine = _engine()
     engine.major_version()
     monkeypatch.setenv("FAKE_HELM_FAIL", stderr)
     with pytest.raises(error) as caught:
-        engine.install(CHART, {}, release="pi-1", namespace="jobs", kube=KubeTarget())
+        engine.install(CHART, {}, release="pi-1", connection=kube)
     assert getattr(caught.value, "exit_code", None) == exit_code
     assert phrase in str(caught.value)
     assert "\n" not in str(caught.value)

@@ -32,15 +32,15 @@ def test_gogc_while_the_sdk_loads(given: str | None, at_load: str, after: str) -
 
 
 def test_the_console_script_loads_it_the_same_way(tmp_path) -> None:
-    """The early load of `sparkhelm template` (launch.py) goes through the same function."""
-    probe = PROBE.replace("import sparkhelm.engine.embedded", "from sparkhelm import launch\nlaunch._preload(\"embedded\")")
+    """The early load of `sparkhelm template` (sparkhelm.cli._preload) goes through the same function."""
+    probe = PROBE.replace("import sparkhelm.engine.embedded", "from sparkhelm import cli\ncli._preload(\"embedded\")")
     env = {k: v for k, v in os.environ.items() if k != "GOGC"}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["400", "None"]
 
 
 def test_two_threads_loading_at_once_both_get_the_whole_module() -> None:
-    """launch.py loads on a thread while the CLI's import reaches the engine: neither may see half a module."""
+    """The CLI loads it on a thread while the CLI's import reaches the engine: neither may see half a module."""
     code = (
         "import threading, time\n"
         "from sparkhelm.engine.goruntime import import_helm_sdk\n"

@@ -58,7 +58,8 @@ def test_install_every_offline_command_and_uninstall(tmp_path: Path, helm_name: 
         done = run(helm, "sparkhelm", *argv, env=env)
         assert done.returncode == 0 and done.stdout, (argv, done.stderr)
     bad = run(helm, "sparkhelm", "template", "--set", "executor.instances=-1", env=env)
-    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "executor.instances" in bad.stderr
+    ours = [line for line in bad.stderr.splitlines() if not line.startswith("Error: plugin ")]  # Helm adds its own
+    assert bad.returncode == 2 and len(ours) == 1 and "executor.instances" in ours[0], bad.stderr
 
     removed = run(helm, "plugin", "uninstall", "sparkhelm", env=env)
     assert removed.returncode == 0, removed.stderr
@@ -97,7 +98,7 @@ def test_cluster_commands_use_helms_namespace_context_and_binary(cluster: Runnin
     explicit = run(helm, *where, "-n", "default", "sparkhelm", "list", env=env)
     assert "via-helm" not in explicit.stdout  # helm -n wins over the context's namespace
     deleted = run(helm, *where, "sparkhelm", "delete", "via-helm", env=env)
-    assert deleted.returncode == 0 and "deleted team-b/via-helm" in deleted.stdout, deleted.stderr
+    assert deleted.returncode == 0 and deleted.stdout.strip() == "deleted via-helm", deleted.stderr
     assert cluster.get("Pod", "via-helm-driver", "team-b") is None
     assert run(helm, *where, "list", "-n", "team-b", "-q", env=env).stdout.strip() == ""
     gone = run(helm, *where, "sparkhelm", "gc", "--older-than", "0s", env=env)
