@@ -30,7 +30,16 @@ from sparkhelm.kube.connection import Connection, KubeTarget
 from sparkhelm.ops.follow import Outcome, archive, follow
 from sparkhelm.ops.inspect import finished_apps, list_apps, logs, status
 from sparkhelm.ops.remove import Collection, Removal, delete, gc
-from sparkhelm.ops.render import DEFAULT_NAMESPACE, DryRun, compute_values, dry_run, explain, render, render_many, values
+from sparkhelm.ops.render import (
+    DEFAULT_NAMESPACE,
+    DryRun,
+    compute_values,
+    dry_run,
+    explain,
+    render,
+    render_many,
+    values,
+)
 from sparkhelm.ops.run import RunResult, run
 from sparkhelm.ops.submit import Submission, submit
 from sparkhelm.ops.ui import UiForwarder, open_ui

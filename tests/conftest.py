@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import contextlib
 import io
 import sys
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml

@@ -8,10 +8,10 @@ the client or the engines is patched.
 from __future__ import annotations
 
 import datetime
-import time
 import http.server
 import json
 import threading
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path

@@ -95,8 +95,8 @@ def test_helm_binary_other_failure_is_runtime_error(cli, fake_helm: Path, monkey
 
 # --- install / uninstall through the helm binary ---------------------------------------------
 
-from sparkhelm.errors import NameInUseError, OperationPendingError  # noqa: E402
 from sparkhelm.engine.helmbin import HelmBinaryEngine  # noqa: E402
+from sparkhelm.errors import NameInUseError, OperationPendingError  # noqa: E402
 from sparkhelm.kube.connection import Connection, KubeTarget, resolve  # noqa: E402
 from tests.conftest import CHART  # noqa: E402
 

@@ -13,8 +13,8 @@ from ruamel.yaml import YAML
 from sparkhelm import api
 from sparkhelm.chart import docs as valuedocs
 from sparkhelm.chart.files import default_values
-from sparkhelm.spec.layers import coalesce
 from sparkhelm.engine.manifests import parse_manifest
+from sparkhelm.spec.layers import coalesce
 from tests.conftest import CHART, VALUES_DIR, write_values
 from tests.invariants import check_application
 

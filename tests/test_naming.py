@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sparkhelm.spec import naming
 from sparkhelm.errors import UserError
+from sparkhelm.spec import naming
 from tests.invariants import DNS_1035
 
 

@@ -59,7 +59,7 @@ def test_choosing_the_helm_binary_never_loads_the_embedded_sdk(tmp_path: Path) -
     helm = tool("helm4")
     probe = (
         "import sys\nfrom sparkhelm.cli import main\n"
-        f"code = main(['template', '--name', 'x', '--engine', 'helm'])\n"
+        "code = main(['template', '--name', 'x', '--engine', 'helm'])\n"
         "print('LOADED' if 'helm_python' in sys.modules else 'CLEAN', code, file=sys.stderr)\n"
     )
     env = client_env(tmp_path / "home", SPARKHELM_HELM=str(helm))

@@ -7,23 +7,28 @@ apps, about); each registers its parsers and imports what it needs only when it 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sparkhelm.errors import PREFIX, SparkhelmError, one_line
+
+if TYPE_CHECKING:
+    from sparkhelm.cli.parser import Parser
 
 #: The commands that load a Helm engine (and the embedded one's Go library, 40-60 ms to load).
 ENGINE_COMMANDS = frozenset({"template", "values", "explain", "run", "delete", "gc"})
 
 
-def build_parser() -> object:
+def build_parser() -> Parser:
     """The whole command line: every command of every group."""
     from sparkhelm.cli import about, apps, render, run
     from sparkhelm.cli.parser import root_parser
 
-    parser = root_parser()
+    parser: Parser = root_parser()
     parser.add_argument("--version", action="store_true", help="Print the version and exit.")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     render.register(subparsers)
@@ -78,11 +83,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "_ARGCOMPLETE" in os.environ:  # a shell asking for completions (sparkhelm completion)
         import argcomplete
 
-        argcomplete.autocomplete(parser)  # type: ignore[arg-type]
+        argcomplete.autocomplete(parser)
     if not args_list:
-        parser.print_help()  # type: ignore[attr-defined]
+        parser.print_help()
         return 0
-    args, extra = parser.parse_known_args(args_list)  # type: ignore[attr-defined]
+    args, extra = parser.parse_known_args(args_list)
     if extra:  # reported by the command's own parser, so the line names the command
         getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.version:
@@ -92,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()  # type: ignore[attr-defined]
+        parser.print_help()
         return 0
     try:
         code = handler(args)
@@ -110,8 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def console() -> None:
     """Console-script entry point: `sparkhelm ...`."""
     code = main()
-    try:
+    with contextlib.suppress(BrokenPipeError):
         sys.stdout.flush()
-    except BrokenPipeError:
-        pass
     sys.exit(code)

@@ -29,9 +29,9 @@ def version(args: argparse.Namespace) -> None:
 
 def completion(args: argparse.Namespace) -> None:
     """Print the shell code that completes sparkhelm's commands and flags (argcomplete)."""
-    import argcomplete
+    from argcomplete.shell_integration import shellcode
 
-    sys.stdout.write(argcomplete.shellcode(["sparkhelm"], shell=args.shell))
+    sys.stdout.write(shellcode(["sparkhelm"], shell=args.shell))
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +41,9 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=version)
 
     p = flags.command(
-        subparsers, "completion", "Print shell completion code: eval \"$(sparkhelm completion bash)\".",
+        subparsers,
+        "completion",
+        'Print shell completion code: eval "$(sparkhelm completion bash)".',
     )
     p.add_argument("shell", choices=("bash", "zsh", "fish", "tcsh"), help="The shell.")
     p.set_defaults(handler=completion)

@@ -27,7 +27,8 @@ def list_apps(args: argparse.Namespace) -> None:
     now = datetime.datetime.now(tz=datetime.UTC)
     headers = (["namespace"] if args.all_namespaces else []) + ["name", "phase", "age", "priority class"]
     rows = [
-        ([a.namespace] if args.all_namespaces else []) + [a.name, a.phase, format_duration(a.age(now)), a.priority_class]
+        ([a.namespace] if args.all_namespaces else [])
+        + [a.name, a.phase, format_duration(a.age(now)), a.priority_class]
         for a in apps
     ]
     sys.stdout.write(table(headers, rows))
@@ -183,7 +184,9 @@ def register(subparsers: Any) -> None:
     flags.add_output_flag(p)
     p.set_defaults(handler=list_apps)
 
-    p = flags.command(subparsers, "status", "Show an app: driver phase, executors, start/finish, exit code, failure, UI.")
+    p = flags.command(
+        subparsers, "status", "Show an app: driver phase, executors, start/finish, exit code, failure, UI."
+    )
     p.add_argument("app", metavar="APP", help="The app name.")
     flags.add_cluster_flags(p)
     flags.add_output_flag(p)
@@ -197,7 +200,9 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=logs)
 
     p = flags.command(
-        subparsers, "delete", "Delete apps: their Helm release and every object labelled with their name.",
+        subparsers,
+        "delete",
+        "Delete apps: their Helm release and every object labelled with their name.",
         "Delete apps: uninstall the Helm release if there is one, then delete what is left of the app by the\n"
         "chart's labels (apps made with kubectl apply too). Exit 1 when an app is not found or not all gone.",
     )
@@ -211,10 +216,14 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=delete)
 
     p = flags.command(
-        subparsers, "gc", "Delete apps that finished (or lost their driver) longer ago than their ttl, else --older-than.",
+        subparsers,
+        "gc",
+        "Delete apps that finished (or lost their driver) longer ago than their ttl, else --older-than.",
     )
     p.add_argument(
-        "--older-than", default="1h", metavar="D",
+        "--older-than",
+        default="1h",
+        metavar="D",
         help="Apps without a ttl value: only those that ended at least this long ago (30m, 2h, 1d; default 1h).",
     )
     p.add_argument("--dry-run", action="store_true", help="Only list what would be deleted.")
@@ -222,7 +231,9 @@ def register(subparsers: Any) -> None:
     flags.add_engine_flag(p)
     p.set_defaults(handler=gc)
 
-    p = flags.command(subparsers, "ui", "Forward a local port to the driver's Spark UI and print its URL, until Ctrl-C.")
+    p = flags.command(
+        subparsers, "ui", "Forward a local port to the driver's Spark UI and print its URL, until Ctrl-C."
+    )
     p.add_argument("app", metavar="APP", help="The app name.")
     p.add_argument("--port", type=int, default=4040, help="Local port (0: any free port; default 4040).")
     flags.add_cluster_flags(p)

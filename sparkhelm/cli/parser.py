@@ -73,26 +73,43 @@ def add_values_flags(parser: Parser, *, name: bool = True) -> None:
     """-f/--values, --set, --set-string (Helm's syntax and precedence), --name, --chart."""
     group = parser.add_argument_group("values")
     group.add_argument(
-        "-f", "--values", dest="values_files", action="append", default=[], metavar="FILE",
+        "-f",
+        "--values",
+        dest="values_files",
+        action="append",
+        default=[],
+        metavar="FILE",
         help="Values file (repeatable; later files win; - reads standard input).",
     )
     group.add_argument(
-        "--set", dest="sets", action="append", default=[], metavar="K=V",
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="K=V",
         help="Set a value, Helm syntax: a.b=c, list={x,y} (repeatable).",
     )
     group.add_argument(
-        "--set-string", dest="set_strings", action="append", default=[], metavar="K=V",
+        "--set-string",
+        dest="set_strings",
+        action="append",
+        default=[],
+        metavar="K=V",
         help="Like --set, but every value stays a string.",
     )
     if name:
-        group.add_argument("--name", metavar="APP", help="Exact app name (DNS-1035, <= 47 chars). Default: a unique generated name.")
+        group.add_argument(
+            "--name", metavar="APP", help="Exact app name (DNS-1035, <= 47 chars). Default: a unique generated name."
+        )
     add_chart_flag(group)
 
 
 def add_chart_flag(parser: Any) -> None:
     """--chart (default: $SPARKHELM_CHART, else the bundled chart)."""
     parser.add_argument(
-        "--chart", default=_env("SPARKHELM_CHART", None), metavar="DIR",
+        "--chart",
+        default=_env("SPARKHELM_CHART", None),
+        metavar="DIR",
         help="Chart directory. Default: $SPARKHELM_CHART, else the bundled chart.",
     )
 
@@ -100,8 +117,11 @@ def add_chart_flag(parser: Any) -> None:
 def add_engine_flag(parser: Parser) -> None:
     """--engine."""
     parser.add_argument(
-        "--engine", default=_env("SPARKHELM_ENGINE", "auto"), metavar="ENGINE",
-        help="Helm engine: auto (a helm binary on PATH, else embedded), embedded or helm. Default: $SPARKHELM_ENGINE, else auto.",
+        "--engine",
+        default=_env("SPARKHELM_ENGINE", "auto"),
+        metavar="ENGINE",
+        help="Helm engine: auto (a helm binary on PATH, else embedded), embedded or helm. "
+        "Default: $SPARKHELM_ENGINE, else auto.",
     )
 
 
@@ -109,14 +129,21 @@ def add_cluster_flags(parser: Parser, *, all_namespaces: bool = False) -> None:
     """-n/--namespace, --kubeconfig, --kube-context (and -A), resolved like kubectl."""
     group = parser.add_argument_group("cluster")
     group.add_argument(
-        "-n", "--namespace", metavar="NS", default=from_helm("HELM_NAMESPACE"),
+        "-n",
+        "--namespace",
+        metavar="NS",
+        default=from_helm("HELM_NAMESPACE"),
         help="Namespace. Default: the context's, else default.",
     )
     if all_namespaces:
         group.add_argument("-A", "--all-namespaces", action="store_true", help="Every namespace.")
-    group.add_argument("--kubeconfig", metavar="FILE", help="Kubeconfig file. Default: $KUBECONFIG, then ~/.kube/config.")
     group.add_argument(
-        "--kube-context", metavar="CTX", default=from_helm("HELM_KUBECONTEXT"),
+        "--kubeconfig", metavar="FILE", help="Kubeconfig file. Default: $KUBECONFIG, then ~/.kube/config."
+    )
+    group.add_argument(
+        "--kube-context",
+        metavar="CTX",
+        default=from_helm("HELM_KUBECONTEXT"),
         help="Kubeconfig context. Default: the current one.",
     )
 

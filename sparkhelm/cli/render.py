@@ -68,14 +68,19 @@ def register(subparsers: Any) -> None:
     p = flags.command(subparsers, "template", "Print the application's Kubernetes objects as multi-document YAML.")
     flags.add_values_flags(p)
     p.add_argument(
-        "-n", "--namespace", default=flags.from_helm("HELM_NAMESPACE") or "default", metavar="NS",
+        "-n",
+        "--namespace",
+        default=flags.from_helm("HELM_NAMESPACE") or "default",
+        metavar="NS",
         help="Namespace to render for (default: default).",
     )
     flags.add_engine_flag(p)
     p.set_defaults(handler=template)
 
     p = flags.command(
-        subparsers, "values", "Print the computed chart values (for helm install -f, Helmfile or review).",
+        subparsers,
+        "values",
+        "Print the computed chart values (for helm install -f, Helmfile or review).",
         "Print the computed chart values: the user's values plus the app name sparkhelm computes. They are\n"
         "checked by a render, so `helm install -f` of the output installs what `sparkhelm run` would.",
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from sparkhelm.cli import parser as flags
@@ -33,7 +32,9 @@ def run(args: argparse.Namespace) -> int:
     seconds = parse_duration(args.timeout, "--timeout") if args.timeout is not None else None
     if args.dry_run:
         if following or args.timeout is not None:
-            raise UserError("run: --wait, --logs, --timeout, --cleanup and --archive-logs need a cluster; drop --dry-run")
+            raise UserError(
+                "run: --wait, --logs, --timeout, --cleanup and --archive-logs need a cluster; drop --dry-run"
+            )
         _dry_run(args)
         return 0
     if args.timeout is not None and not following:
@@ -103,7 +104,9 @@ def report(result: Any) -> int:
     if not outcome.started:
         detail = f"{app.reason}: {' '.join(app.message.split())}" if app.message else app.reason
         where = f"-n {submission.namespace}"
-        tail = "" if result.removal is not None else f"; delete it with 'sparkhelm delete {submission.app_name} {where}'"
+        tail = (
+            "" if result.removal is not None else f"; delete it with 'sparkhelm delete {submission.app_name} {where}'"
+        )
         flags.note(f"sparkhelm: error: {submission.app_name} cannot start ({detail}){tail}")
         return 1
     detail = f"exit code {app.exit_code}" if app.exit_code is not None else app.phase

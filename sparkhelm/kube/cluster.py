@@ -84,7 +84,9 @@ class Cluster:
         where = (namespace or self.namespace) if entry.namespaced else None
         return self.client.get(entry.path(where, name))
 
-    def objects(self, kind_name: str, selector: str, *, namespace: str | None = None, everywhere: bool = False) -> list[Obj]:
+    def objects(
+        self, kind_name: str, selector: str, *, namespace: str | None = None, everywhere: bool = False
+    ) -> list[Obj]:
         """Objects of a kind matching a label selector, in one LIST (every namespace with `everywhere`)."""
         entry = kind(kind_name)
         where = None if everywhere or not entry.namespaced else (namespace or self.namespace)
@@ -103,7 +105,9 @@ class Cluster:
 
     # logs and watching ------------------------------------------------------------------------
 
-    def log(self, pod: str, *, namespace: str | None = None, tail: int | None = None, container: str | None = None) -> str:
+    def log(
+        self, pod: str, *, namespace: str | None = None, tail: int | None = None, container: str | None = None
+    ) -> str:
         """The pod's log so far (the last `tail` lines when given)."""
         query = {}
         if tail is not None:
@@ -119,7 +123,9 @@ class Cluster:
         query = {"follow": "true"}
         if container:
             query["container"] = container
-        yield from self.client.stream_lines(POD.path(namespace or self.namespace, pod, "log"), query=query, deadline=deadline)
+        yield from self.client.stream_lines(
+            POD.path(namespace or self.namespace, pod, "log"), query=query, deadline=deadline
+        )
 
     def watch_pod(self, name: str, *, deadline: float, namespace: str | None = None) -> Iterator[Obj | None]:
         """The pod's states as they change (None once it is deleted), until `deadline` or the server ends the watch."""

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 LEFTOVER_SELECTOR = "app.kubernetes.io/name=spark-client-app,app.kubernetes.io/component=config"
 
 
-def list_apps(*, kube: KubeTarget | Connection | Cluster | None = None, all_namespaces: bool = False) -> list[AppSummary]:
+def list_apps(
+    *, kube: KubeTarget | Connection | Cluster | None = None, all_namespaces: bool = False
+) -> list[AppSummary]:
     """The apps of this chart in the namespace (or all namespaces): two LISTs, driver pods and ConfigMaps."""
     cluster = Cluster.of(kube)
     pods = cluster.objects("Pod", DRIVER_SELECTOR, everywhere=all_namespaces)
@@ -26,7 +28,9 @@ def list_apps(*, kube: KubeTarget | Connection | Cluster | None = None, all_name
     return summarize_all(pods, leftovers)
 
 
-def finished_apps(*, kube: KubeTarget | Connection | Cluster | None = None, all_namespaces: bool = False) -> list[AppSummary]:
+def finished_apps(
+    *, kube: KubeTarget | Connection | Cluster | None = None, all_namespaces: bool = False
+) -> list[AppSummary]:
     """Apps whose driver has ended or is gone (for `delete --all-finished`)."""
     return [app for app in list_apps(kube=kube, all_namespaces=all_namespaces) if app.done]
 

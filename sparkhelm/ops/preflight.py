@@ -103,7 +103,7 @@ OPTIONAL_APIS = {
 
 
 def apis_served(ctx: Context) -> None:
-    """Every object of an optional API (Volcano, Prometheus Operator, native gang, Gateway API) needs that API served."""
+    """Objects of an optional API (Volcano, Prometheus Operator, native gang, Gateway API) need that API served."""
     asked: dict[tuple[str, str], set[str]] = {}
     for obj in ctx.objects:
         entry = kind_of(obj)
@@ -240,7 +240,9 @@ def _access_review(ctx: Context, access: Access) -> bool:
     review = {
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SelfSubjectAccessReview",
-        "spec": {"resourceAttributes": {"verb": verb, "group": group, "resource": resource, "namespace": ctx.namespace}},
+        "spec": {
+            "resourceAttributes": {"verb": verb, "group": group, "resource": resource, "namespace": ctx.namespace}
+        },
     }
     answer = ctx.cluster.client.create(kind("SelfSubjectAccessReview").path(), review)
     return bool((answer.get("status") or {}).get("allowed"))
@@ -331,7 +333,10 @@ def value_warnings(values: Obj) -> list[str]:
     if policy.get("enabled") is False or policy.get("egress"):
         return []
     warnings = []
-    for where, text in [*_strings(values.get("app") or {}, "app"), *_strings(values.get("sparkConf") or {}, "sparkConf")]:
+    for where, text in [
+        *_strings(values.get("app") or {}, "app"),
+        *_strings(values.get("sparkConf") or {}, "sparkConf"),
+    ]:
         match = _REMOTE.search(text)
         if match:
             warnings.append(

@@ -92,7 +92,9 @@ def _selector(apps: Sequence[str] | None) -> str:
 RECORD_KINDS = ("Secret", "ConfigMap")
 
 
-def inventory(cluster: Cluster, apps: Sequence[str] | None = None, *, everywhere: bool = False) -> dict[Key, list[Leftover]]:
+def inventory(
+    cluster: Cluster, apps: Sequence[str] | None = None, *, everywhere: bool = False
+) -> dict[Key, list[Leftover]]:
     """The apps' objects and Helm release records, by (namespace, app): one LIST per kind, for any number of apps.
 
     Release records carry Helm's labels (`owner=helm`, `name=<release>`), not the chart's: a record is

@@ -45,7 +45,7 @@ def render(
 
 
 def values(inputs: Inputs, *, engine: Engine | str = "auto") -> AppValues:
-    """The computed values (what `sparkhelm values` prints, for `helm install -f`), refused if the chart refuses them."""
+    """The computed values (what `sparkhelm values` prints, for `helm install -f`); refused if the chart refuses."""
     return render(inputs, engine=engine)[0]
 
 

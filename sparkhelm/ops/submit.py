@@ -64,7 +64,9 @@ def submit(
     chosen = engine_of(engine)
     cluster = Cluster.of(kube)
     # cluster.namespace reads the kubeconfig (once): a broken one is bad input too, reported before any request.
-    rendered = chosen.render(chart_dir, app.values, release=app.app_name, namespace=cluster.namespace, prevalidated=True)
+    rendered = chosen.render(
+        chart_dir, app.values, release=app.app_name, namespace=cluster.namespace, prevalidated=True
+    )
     objects = parse_manifest(rendered.manifest)
     warnings = preflight.check(cluster, app=app.app_name, values=app.values, objects=objects)
     try:

@@ -14,7 +14,6 @@ with a chance of about 1 in 550; with 51 bits it is about 1 in 700,000.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 
 from sparkhelm.errors import UserError
