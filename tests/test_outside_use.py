@@ -238,3 +238,40 @@ def test_the_console_script_is_quiet_on_success(cluster: RunningCluster, tmp_pat
     done = subprocess.run([exe, "run", "-f", PI, "--name", "quiet", "--wait"], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert all(line.startswith(("driver quiet-driver:", "quiet succeeded")) for line in done.stderr.splitlines()), done.stderr
+
+
+# --- retries and a start timeout (operations without an operator) --------------------------------------
+
+
+def test_a_start_timeout_fails_a_queued_driver_with_the_schedulers_reason(cluster: RunningCluster, cli: Cli) -> None:
+    cluster.kubelet.scripts["queued"] = DriverScript(outcome="Pending")
+    start = time.monotonic()
+    result = cli("run", "-f", PI, "--name", "queued", "--start-timeout", "1s", "--timeout", "10m")
+    assert result.exit_code == 1 and time.monotonic() - start < 15
+    line = one_error_line(result.stderr)
+    assert "queued cannot start (StartTimeout: still Pending after 1s: Unschedulable 0/3 nodes are available" in line
+
+
+def test_retries_resubmit_after_an_eviction_but_not_after_the_apps_own_failure(cluster: RunningCluster, cli: Cli,
+                                                                               tmp_path: Path) -> None:
+    evicted = DriverScript(outcome="Failed", exit_code=137, pod_reason="Evicted",
+                           pod_message="The node was low on resource: memory.")
+    cluster.kubelet.scripts["flaky"] = [evicted, DriverScript()]
+    result = cli("run", "-f", PI, "--name", "flaky", "--retries", "2", "--retry-backoff", "0s",
+                 "--archive-logs", tmp_path / "runs")
+    assert result.exit_code == 0, result.stderr
+    assert "attempt 1 of flaky failed (Evicted); retrying in 0s (attempt 2 of 3)" in result.stderr
+    assert "flaky succeeded" in result.stderr
+    assert (tmp_path / "runs" / "flaky" / "attempt-1" / "status.json").is_file()
+    assert (tmp_path / "runs" / "flaky" / "attempt-2" / "driver.log").is_file()
+
+    cluster.kubelet.scripts["broken"] = [DriverScript(outcome="Failed", exit_code=1, message="ValueError: bad"),
+                                         DriverScript()]
+    own = cli("run", "-f", PI, "--name", "broken", "--retries", "2", "--retry-backoff", "0s")
+    assert own.exit_code == 1 and "retrying" not in own.stderr
+    assert "broken failed (exit code 1): ValueError: bad" in one_error_line(own.stderr)
+    assert cli("delete", "broken").exit_code == 0
+    cluster.kubelet.scripts["broken"] = [DriverScript(outcome="Failed", exit_code=1, message="ValueError: bad"),
+                                         DriverScript()]
+    asked = cli("run", "-f", PI, "--name", "broken", "--retries", "1", "--retry-backoff", "0s", "--retry-app-failures")
+    assert asked.exit_code == 0 and "failed (exit code 1); retrying" in asked.stderr, asked.stderr

@@ -28,8 +28,15 @@ def run(args: argparse.Namespace) -> int:
     from sparkhelm.errors import UserError
     from sparkhelm.spec.durations import parse_duration
 
-    following = args.wait or args.logs or args.cleanup or args.archive_logs is not None
+    if args.retries < 0:
+        raise UserError(f"--retries {args.retries}: give 0 or more attempts to add")
+    following = (
+        args.wait or args.logs or args.cleanup or args.archive_logs is not None or args.retries > 0
+        or args.start_timeout is not None
+    )
     seconds = parse_duration(args.timeout, "--timeout") if args.timeout is not None else None
+    start = parse_duration(args.start_timeout, "--start-timeout") if args.start_timeout is not None else None
+    backoff = parse_duration(args.retry_backoff, "--retry-backoff")
     if args.dry_run:
         if following or args.timeout is not None:
             raise UserError(
@@ -66,6 +73,10 @@ def run(args: argparse.Namespace) -> int:
                 wait=args.wait,
                 logs=args.logs,
                 timeout=seconds,
+                start_timeout=start,
+                retries=args.retries,
+                retry_backoff=backoff,
+                retry_app_failures=args.retry_app_failures,
                 cleanup=args.cleanup,
                 archive_logs=args.archive_logs,
                 echo=flags.echo,
@@ -129,6 +140,21 @@ def register(subparsers: Any) -> None:
     group.add_argument("--logs", action="store_true", help="Stream the driver log while waiting (implies --wait).")
     group.add_argument("--timeout", metavar="D", help="Stop waiting after this long (90s, 15m, 2h).")
     group.add_argument("--cleanup", action="store_true", help="Delete the app after it ends (implies --wait).")
+    group.add_argument(
+        "--start-timeout", metavar="D",
+        help="A driver still Pending after D fails the run, with the scheduler's reason (implies --wait).",
+    )
+    group.add_argument(
+        "--retries", type=int, default=0, metavar="N",
+        help="Submit again up to N times when the cluster failed the app: evicted, node lost, image pull, "
+        "--start-timeout (implies --wait). An app's own failure only with --retry-app-failures.",
+    )
+    group.add_argument(
+        "--retry-backoff", default="10s", metavar="D", help="First wait before a retry, doubled each time."
+    )
+    group.add_argument(
+        "--retry-app-failures", action="store_true", help="With --retries, also retry when Spark itself failed."
+    )
     group.add_argument(
         "--archive-logs", metavar="DIR", help="Save the driver log and status to DIR/<app>/ (implies --wait)."
     )

@@ -121,7 +121,8 @@ def summarize(pod: Obj) -> AppSummary:
         phase = "Terminating"
     running = state.get("running") or {}
     message = str(terminated.get("message") or status.get("message") or "").strip()
-    reason = terminated.get("reason") or status.get("reason") or " ".join(filter(None, waiting(pod)))
+    # The pod's own reason (Evicted, NodeLost: the node's doing) before the container's (Error, OOMKilled).
+    reason = status.get("reason") or terminated.get("reason") or " ".join(filter(None, waiting(pod)))
     return AppSummary(
         name=labels.get("app-name") or labels.get("app.kubernetes.io/instance") or meta.get("name", ""),
         namespace=meta.get("namespace", ""),

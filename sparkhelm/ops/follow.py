@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 FAILURE_TAIL_LINES = 20
 CANNOT_START = "CannotStart"
+START_TIMEOUT = "StartTimeout"
 
 
 @dataclass
@@ -62,12 +63,16 @@ class Follower:
         timeout: float | None,
         echo: Callable[[str], None],
         notice: Callable[[str], None],
+        start_timeout: float | None = None,
     ) -> None:
         self.cluster = cluster
         self.app = app
         self.pod_name = AppNames(app).driver_pod
         self.deadline = time.monotonic() + timeout if timeout else math.inf
         self.timeout = timeout
+        #: A driver still Pending at this time cannot start (--start-timeout): capacity, quota, a queue.
+        self.start_deadline = time.monotonic() + start_timeout if start_timeout else math.inf
+        self.start_timeout = start_timeout
         self.echo = echo
         self.notice = notice
         self._last_notice = ""
@@ -94,6 +99,12 @@ class Follower:
     def _gone(self) -> DriverGoneError:
         return DriverGoneError(f"the driver pod {self.pod_name} of {self.app} was deleted before it finished")
 
+    def cannot_start(self, pod: Obj) -> bool:
+        """The driver can never start (a fatal wait), or was still Pending at the start deadline."""
+        if summarize(pod).phase != "Pending":
+            return False
+        return waiting(pod)[0] in FATAL_WAITING or time.monotonic() >= self.start_deadline
+
     def wait_until(self, done: Callable[[Obj], bool]) -> Obj:
         """Watch the driver until `done(pod)` or it cannot start; a closed watch is reopened until the deadline."""
         pod = self.cluster.pod(self.pod_name)
@@ -101,14 +112,16 @@ class Follower:
             if pod is None:
                 raise self._gone()
             self._report(pod)
-            if done(pod) or _cannot_start(pod):
+            if done(pod) or self.cannot_start(pod):
                 return pod
             self._check_deadline()
-            for changed in self.cluster.watch_pod(self.pod_name, deadline=self.deadline):
+            pending = summarize(pod).phase == "Pending"
+            until = min(self.deadline, self.start_deadline) if pending else self.deadline
+            for changed in self.cluster.watch_pod(self.pod_name, deadline=until):
                 if changed is None:
                     raise self._gone()
                 self._report(changed)
-                if done(changed) or _cannot_start(changed):
+                if done(changed) or self.cannot_start(changed):
                     return changed
             self._check_deadline()
             pod = self.cluster.pod(self.pod_name)  # the watch ended: re-read, then watch again
@@ -117,13 +130,18 @@ class Follower:
         """Follow to the end; with `logs`, stream the driver log as soon as its container starts."""
         if logs:
             pod = self.wait_until(lambda pod: summarize(pod).phase != "Pending")
-            if not _cannot_start(pod):
+            if not self.cannot_start(pod):
                 for line in self.cluster.follow_log(self.pod_name, deadline=self.deadline):
                     self.echo(line)
                 self._check_deadline()
         pod = self.wait_until(lambda pod: summarize(pod).phase in TERMINAL)
-        if _cannot_start(pod):
+        if self.cannot_start(pod):
             reason, message = waiting(pod)
+            if reason not in FATAL_WAITING:  # the start deadline passed: say so, with the scheduler's reason
+                assert self.start_timeout is not None
+                waited = format_duration(self.start_timeout)
+                message = f"still Pending after {waited}" + (f": {reason} {message}".rstrip() if reason else "")
+                reason = START_TIMEOUT
             app = summarize(pod)
             app.phase, app.reason, app.message = CANNOT_START, reason, message
             return Outcome(app=app, pod=pod)
@@ -133,28 +151,35 @@ class Follower:
         return outcome
 
 
-def _cannot_start(pod: Obj) -> bool:
-    return summarize(pod).phase == "Pending" and waiting(pod)[0] in FATAL_WAITING
-
-
 def follow(
     submission: Submission,
     *,
     cluster: Cluster | None = None,
     logs: bool = False,
     timeout: float | None = None,
+    start_timeout: float | None = None,
     echo: Callable[[str], None] = print,
     notice: Callable[[str], None] = print,
 ) -> Outcome:
-    """Wait for the driver to end (streaming its log with `logs`), on the cluster the submission went to."""
+    """Wait for the driver to end (streaming its log with `logs`), on the cluster the submission went to.
+
+    `start_timeout`: a driver still Pending after that many seconds is an outcome that cannot start
+    (reason StartTimeout, with the scheduler's reason); it is left in place for the caller to delete.
+    """
     cluster = cluster or Cluster(submission.connection.with_namespace(submission.namespace))
-    return Follower(cluster, submission.app_name, timeout=timeout, echo=echo, notice=notice).run(logs=logs)
+    follower = Follower(
+        cluster, submission.app_name, timeout=timeout, echo=echo, notice=notice, start_timeout=start_timeout
+    )
+    return follower.run(logs=logs)
 
 
-def archive(cluster: Cluster, outcome: Outcome, directory: Path) -> list[Path]:
-    """Save the driver log and the final status under DIR/<app>/, so a run leaves a record after cleanup."""
+def archive(cluster: Cluster, outcome: Outcome, directory: Path, *, attempt: int = 0) -> list[Path]:
+    """Save the driver log and the final status under DIR/<app>/ (DIR/<app>/attempt-N/ for a retried run).
+
+    A run leaves a record after cleanup, and every attempt of a retried run its own.
+    """
     app = outcome.app
-    target = directory / app.name
+    target = directory / app.name / (f"attempt-{attempt}" if attempt else "")
     target.mkdir(parents=True, exist_ok=True)
     log_path = target / "driver.log"
     log = cluster.log(AppNames(app.name).driver_pod, namespace=app.namespace) if outcome.started else ""

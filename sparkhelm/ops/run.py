@@ -1,16 +1,21 @@
 """`sparkhelm run` as one sequence: submit, then (when asked) follow to the end, archive the log, delete.
 
-One `Cluster` (the connection resolved once, one client) serves the whole sequence.
+One `Cluster` (the connection resolved once, one client) serves the whole sequence. With `retries`,
+an attempt that failed for a reason of the cluster's (evicted, node lost, image pull, no capacity
+before `start_timeout`) is deleted and submitted again after a backoff; an application's own
+failure is retried only when `retry_app_failures` says so.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparkhelm.engine import Engine, engine_of
+from sparkhelm.errors import DriverGoneError
 from sparkhelm.kube.cluster import Cluster
 from sparkhelm.ops.submit import Submission, submit
 from sparkhelm.spec.inputs import Inputs
@@ -19,6 +24,21 @@ if TYPE_CHECKING:
     from sparkhelm.kube.connection import Connection, KubeTarget
     from sparkhelm.ops.follow import Outcome
     from sparkhelm.ops.remove import Removal
+
+#: Why a pod failed when the node, not the application, ended it (the pod's own status.reason).
+NODE_REASONS = frozenset({"Evicted", "NodeLost", "NodeShutdown", "Shutdown", "Terminated", "UnexpectedAdmissionError"})
+#: Why a driver could not start that a later attempt may not meet (a registry hiccup, no capacity yet).
+TRANSIENT_START = frozenset({"ImagePullBackOff", "ErrImagePull", "StartTimeout"})
+MAX_BACKOFF = 300.0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt of a run that was retried: how it ended, and why it was tried again."""
+
+    app_name: str
+    outcome: Outcome | None
+    why: str
 
 
 @dataclass(frozen=True)
@@ -29,6 +49,8 @@ class RunResult:
     outcome: Outcome | None = None
     archived: list[Path] = field(default_factory=list)
     removal: Removal | None = None
+    #: Earlier attempts that were retried (the last one is `submission`/`outcome`).
+    retried: list[Attempt] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool | None:
@@ -41,6 +63,20 @@ class RunResult:
         return self.removal is not None and self.removal.done
 
 
+def retry_reason(outcome: Outcome, *, app_failures: bool = False) -> str | None:
+    """Why an outcome deserves another attempt, or None: the cluster's failures, the app's only when asked."""
+    app = outcome.app
+    if outcome.succeeded:
+        return None
+    if not outcome.started:
+        return app.reason if app.reason in TRANSIENT_START else None
+    if app.reason in NODE_REASONS:
+        return app.reason
+    if app_failures:
+        return f"exit code {app.exit_code}" if app.exit_code is not None else app.reason or app.phase
+    return None
+
+
 def run(
     inputs: Inputs,
     *,
@@ -49,8 +85,12 @@ def run(
     wait: bool = False,
     logs: bool = False,
     timeout: float | None = None,
+    start_timeout: float | None = None,
     cleanup: bool = False,
     archive_logs: str | Path | None = None,
+    retries: int = 0,
+    retry_backoff: float = 10.0,
+    retry_app_failures: bool = False,
     echo: Callable[[str], None] = print,
     notice: Callable[[str], None] = print,
     submitted: Callable[[Submission], None] | None = None,
@@ -58,22 +98,55 @@ def run(
     """`sparkhelm run` as a function: submit; with `wait` (implied by the other options) follow to the end.
 
     `logs` sends the driver log to `echo` line by line; progress lines go to `notice`; `submitted`
-    is called with the submission before any waiting. A driver that fails (or cannot start) is a
+    is called with each submission before any waiting. A driver that fails (or cannot start) is a
     result (`succeeded` is False), not an exception; `WaitTimeoutError` says the wait ran out while
-    the app keeps running. With `cleanup` the app is deleted after it ends, once its log is archived
-    when `archive_logs` names a directory.
+    the app keeps running (`timeout` bounds all attempts together). With `cleanup` the app is
+    deleted after it ends, once its log is archived when `archive_logs` names a directory.
     """
     from sparkhelm.ops.follow import archive, follow
     from sparkhelm.ops.remove import delete
 
     cluster = Cluster.of(kube)
     chosen = engine_of(engine)
-    submission = submit(inputs, kube=cluster, engine=chosen)
-    if submitted is not None:
-        submitted(submission)
-    if not (wait or logs or cleanup or archive_logs is not None):
-        return RunResult(submission)
-    outcome = follow(submission, cluster=cluster, logs=logs, timeout=timeout, echo=echo, notice=notice)
-    archived = archive(cluster, outcome, Path(archive_logs)) if archive_logs is not None else []
-    removal = delete([submission.app_name], kube=cluster, engine=chosen)[0] if cleanup else None
-    return RunResult(submission, outcome, archived, removal)
+    following = wait or logs or cleanup or archive_logs is not None or retries > 0 or start_timeout is not None
+    deadline = time.monotonic() + timeout if timeout else None
+    backoff = retry_backoff
+    retried: list[Attempt] = []
+    attempt = 1
+    while True:
+        submission = submit(inputs, kube=cluster, engine=chosen)
+        if submitted is not None:
+            submitted(submission)
+        if not following:
+            return RunResult(submission)
+        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        try:
+            outcome: Outcome | None = follow(
+                submission, cluster=cluster, logs=logs, timeout=remaining, start_timeout=start_timeout,
+                echo=echo, notice=notice,
+            )
+        except DriverGoneError:
+            if attempt > retries:
+                raise
+            outcome = None
+        archived = (
+            archive(cluster, outcome, Path(archive_logs), attempt=attempt if retries else 0)
+            if archive_logs is not None and outcome is not None
+            else []
+        )
+        why = "the driver pod was deleted (node lost?)" if outcome is None else retry_reason(
+            outcome, app_failures=retry_app_failures
+        )
+        if outcome is not None and (why is None or attempt > retries):
+            removal = delete([submission.app_name], kube=cluster, engine=chosen)[0] if cleanup else None
+            return RunResult(submission, outcome, archived, removal, retried)
+        assert why is not None
+        delete([submission.app_name], kube=cluster, engine=chosen, wait=120.0)  # the name may be used again
+        retried.append(Attempt(submission.app_name, outcome, why))
+        pause = backoff if deadline is None else min(backoff, max(deadline - time.monotonic(), 0))
+        notice(f"attempt {attempt} of {submission.app_name} failed ({why}); retrying in {pause:.0f}s "
+               f"(attempt {attempt + 1} of {retries + 1})")
+        time.sleep(pause)
+        backoff = min(backoff * 2, MAX_BACKOFF)
+        attempt += 1
+        # The same inputs: a generated name is generated anew, an exact one (--name) is used again.

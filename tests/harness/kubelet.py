@@ -24,6 +24,9 @@ class DriverScript:
     """The life of one simulated driver pod."""
 
     outcome: str = "Succeeded"  # Succeeded | Failed | Running (never ends) | Pending (never starts) | Waiting
+    #: With outcome Failed: the pod's own reason and message, as a node sets them (Evicted, NodeLost), else none
+    pod_reason: str = ""
+    pod_message: str = ""
     #: With outcome Waiting: the container's waiting reason and message (ImagePullBackOff, CreateContainerConfigError)
     waiting: tuple[str, str] = ("ImagePullBackOff", 'Back-off pulling image "apache/spark:nope"')
     log: list[str] = field(default_factory=lambda: ["Pi is roughly 3.14159", "SparkContext stopped"])
@@ -53,7 +56,7 @@ class Kubelet:
     def __init__(self, emulator: ClusterEmulator) -> None:
         self.emulator = emulator
         self.default = DriverScript()
-        self.scripts: dict[str, DriverScript] = {}
+        self.scripts: dict[str, DriverScript | list[DriverScript]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         emulator.on_change.append(self._changed)
 
@@ -79,6 +82,8 @@ class Kubelet:
         namespace, name = meta["namespace"], meta["name"]
         app = (meta.get("labels") or {}).get("app-name", name)
         script = self.scripts.get(app, self.default)
+        if isinstance(script, list):  # one script per attempt of the same app name
+            script = script.pop(0) if len(script) > 1 else script[0]
         container = pod["spec"]["containers"][0]["name"]
         if script.outcome == "Waiting":  # scheduled, but the container cannot be created
             await asyncio.sleep(script.start_after)
@@ -188,6 +193,7 @@ class Kubelet:
             {
                 "status": {
                     "phase": script.outcome,
+                    **({"reason": script.pod_reason, "message": script.pod_message} if script.pod_reason else {}),
                     "conditions": _conditions(started, ready=False),
                     "containerStatuses": [
                         {"name": container, "ready": False, "restartCount": 0, **image, "state": {"terminated": terminated}}
