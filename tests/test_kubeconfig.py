@@ -750,9 +750,11 @@ def test_an_exec_plugin_that_prints_garbage_or_the_wrong_version(tmp_path: Path,
     assert "answered with apiVersion 'client.authentication.k8s.io/v1beta1', not client.authentication.k8s.io/v1" in message
 
 
-def test_kubetarget_validates_the_namespace_flag() -> None:
-    message = user_error(lambda: KubeTarget(namespace="UPPER"))
-    assert message.startswith("-n/--namespace 'UPPER' is not a valid namespace")
+def test_resolving_validates_the_namespace_flag(tmp_path: Path) -> None:
+    """A bad -n is refused when the target is resolved, for a run and a dry run alike, before any file is read."""
+    for resolver in (resolve, resolve_for_dry_run):
+        message = user_error(lambda r=resolver: r(KubeTarget(kubeconfig=str(tmp_path / "nowhere"), namespace="UPPER")))
+        assert message.startswith("-n/--namespace 'UPPER' is not a valid namespace")
 
 
 def test_nothing_in_sparkhelm_kube_imports_the_kubernetes_package() -> None:

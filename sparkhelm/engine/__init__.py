@@ -7,9 +7,8 @@ not render stay fast. Both take the cluster as one resolved `kube.connection.Con
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from sparkhelm.engine.helmpath import helm_binary
 from sparkhelm.errors import UserError
@@ -20,8 +19,7 @@ if TYPE_CHECKING:
 ENGINE_CHOICES = ("auto", "embedded", "helm")
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):
     """A render: the manifests as `helm template` prints them, and NOTES.txt when the engine gives it."""
 
     manifest: str
@@ -40,6 +38,13 @@ class Engine(Protocol):
 
         `prevalidated`: the values already passed the chart's values.schema.json (sparkhelm checks
         them itself, before deriving anything); an engine may then skip Helm's own, identical, check.
+        """
+        ...
+
+    def schema_problem(self, chart_dir: Path, values: dict[str, Any]) -> str | None:
+        """Helm's own check of `values` against the chart's schema: None when they pass, else its words.
+
+        An engine that checks nothing itself returns None and leaves the check to sparkhelm's.
         """
         ...
 

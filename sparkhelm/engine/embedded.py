@@ -63,6 +63,14 @@ class EmbeddedEngine:
         manifest, notes = format_manifest(templates)
         return Rendered(manifest=manifest, notes=notes)
 
+    def schema_problem(self, chart_dir: Path, values: dict[str, Any]) -> str | None:
+        """Helm's schema check in Go, with the chart that renders anyway: no second validator to load."""
+        try:
+            _load(chart_dir).validate_schema(values)
+        except helm_errors.HelmValuesError as exc:
+            return explain_helm_error(str(exc))
+        return None
+
     @staticmethod
     def _config(connection: Connection) -> Any:
         """Cluster access as resolved once for the command (Helm's SDK gets the same kubeconfig and context).

@@ -111,6 +111,10 @@ class HelmBinaryEngine:
             raise EngineError(f"helm template failed: {explain_helm_error(stderr)}") from None
         return Rendered(manifest=output.decode(), notes="")
 
+    def schema_problem(self, chart_dir: Path, values: dict[str, Any]) -> str | None:
+        """None: sparkhelm's own check runs (a helm process per check would cost more than it)."""
+        return None
+
     def install(self, chart_dir: Path, values: dict[str, Any], *, release: str, connection: Connection) -> None:
         """`helm install` as a new release."""
         namespace = connection.namespace

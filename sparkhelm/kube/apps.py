@@ -13,8 +13,7 @@ import datetime
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 TERMINAL = ("Succeeded", "Failed")
 ORPHANED = "Orphaned"
@@ -68,8 +67,7 @@ def failure_line(message: str) -> str:
     return lines[-1] if lines else ""
 
 
-@dataclass
-class AppSummary:
+class AppSummary(NamedTuple):
     """One line of `sparkhelm list`: an app as its driver pod shows it (or its leftovers, when orphaned)."""
 
     name: str
@@ -106,7 +104,7 @@ class AppSummary:
 
     def to_dict(self) -> Obj:
         """The stable JSON shape of an app (keys are only ever added)."""
-        return asdict(self)
+        return dict(self._asdict())
 
 
 def summarize(pod: Obj) -> AppSummary:
@@ -206,13 +204,12 @@ def ui_url(ingress: Obj | None) -> str | None:
     return f"{scheme}://{host}{path}"
 
 
-@dataclass
-class AppStatus:
+class AppStatus(NamedTuple):
     """What `sparkhelm status` shows."""
 
     app: AppSummary
     driver_pod: str
-    executors: dict[str, int] = field(default_factory=dict)
+    executors: dict[str, int]
     ui: str | None = None
 
     def to_dict(self) -> Obj:

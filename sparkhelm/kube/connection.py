@@ -17,7 +17,6 @@ import binascii
 import os
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 from sparkhelm.errors import EngineError, NoKubeconfigError, UserError
@@ -38,17 +37,15 @@ _PROVIDER_REPLACEMENTS = {
 }
 
 
-@dataclass(frozen=True)
-class KubeTarget:
-    """What the user said: kubeconfig path, context and namespace; None means "as kubectl and helm decide"."""
+class KubeTarget(NamedTuple):
+    """What the user said: kubeconfig path, context and namespace; None means "as kubectl and helm decide".
+
+    The namespace is checked when the target is resolved (`resolve`, `resolve_for_dry_run`).
+    """
 
     kubeconfig: str | None = None
     context: str | None = None
     namespace: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.namespace is not None:
-            validate_namespace(self.namespace)
 
 
 class ExecConfig(NamedTuple):
@@ -173,28 +170,83 @@ class Credentials:
             return self._file_token[1] or None
 
 
-@dataclass(frozen=True)
 class Connection:
     """One resolved cluster connection: where, how to trust it, who we are, and the namespace.
 
-    Secrets (token, password, key, exec environment, proxy credentials) stay out of `repr`.
+    Immutable. Secrets (token, password, key, exec environment, proxy credentials) stay out of `repr`.
+    A plain class rather than a dataclass: `list` and `status` import this module, and importing
+    `dataclasses` (with `inspect`) costs about 15 ms of a budget of about 120 (benchmarks/RESULTS.md).
     """
+
+    __slots__ = (
+        "server", "namespace", "namespace_source", "context", "kubeconfig_files", "cluster", "user", "ca_data",
+        "insecure", "tls_server_name", "proxy_url", "credentials", "in_cluster", "helm_source",
+    )
+    _COMPARED = ("server", "namespace", "namespace_source", "context", "kubeconfig_files", "cluster", "user",
+                 "ca_data", "insecure", "tls_server_name", "proxy_url", "in_cluster", "helm_source")
+    _SHOWN = ("server", "namespace", "namespace_source", "context", "kubeconfig_files", "cluster", "user",
+              "insecure", "tls_server_name", "in_cluster")
 
     server: str
     namespace: str
     namespace_source: str
     context: str | None
     kubeconfig_files: tuple[str, ...]
-    cluster: str | None = None
-    user: str | None = None
-    ca_data: bytes | None = field(default=None, repr=False)
-    insecure: bool = False
-    tls_server_name: str | None = None
-    proxy_url: str | None = field(default=None, repr=False)
-    credentials: Credentials = field(default_factory=Credentials, repr=False, compare=False)
-    in_cluster: bool = False
+    cluster: str | None
+    user: str | None
+    ca_data: bytes | None
+    insecure: bool
+    tls_server_name: str | None
+    proxy_url: str | None
+    credentials: Credentials
+    in_cluster: bool
     #: (path, merged text) for Helm; see helm_kubeconfig.
-    _helm: tuple[str | None, str | None] = field(default=(None, None), repr=False)
+    helm_source: tuple[str | None, str | None]
+
+    def __init__(
+        self,
+        *,
+        server: str,
+        namespace: str,
+        namespace_source: str,
+        context: str | None,
+        kubeconfig_files: tuple[str, ...],
+        cluster: str | None = None,
+        user: str | None = None,
+        ca_data: bytes | None = None,
+        insecure: bool = False,
+        tls_server_name: str | None = None,
+        proxy_url: str | None = None,
+        credentials: Credentials | None = None,
+        in_cluster: bool = False,
+        helm_source: tuple[str | None, str | None] = (None, None),
+    ) -> None:
+        values = dict(locals())
+        values.pop("self")
+        values["credentials"] = credentials if credentials is not None else Credentials()
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"Connection is immutable: use with_namespace() (tried to set {key})")
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, key) for key in self._COMPARED)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Connection) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{key}={getattr(self, key)!r}" for key in self._SHOWN)
+        return f"Connection({shown})"
+
+    def _replace(self, **changes: Any) -> Connection:
+        values = {key: getattr(self, key) for key in self.__slots__}
+        values.update(changes)
+        return Connection(**values)
 
     def helm_kubeconfig(self) -> tuple[str | None, str | None]:
         """(path, content) for the Helm engines.
@@ -202,13 +254,13 @@ class Connection:
         The single file's path; for a KUBECONFIG list the merged YAML text (relative paths made
         absolute); (None, None) in a cluster, where Helm finds the service account itself.
         """
-        return self._helm
+        return self.helm_source
 
     def with_namespace(self, namespace: str, *, source: str = "-n/--namespace") -> Connection:
         """The same connection working in another namespace (validated as kubectl would)."""
         if namespace == self.namespace:
             return self
-        return replace(self, namespace=validate_namespace(namespace), namespace_source=source)
+        return self._replace(namespace=validate_namespace(namespace), namespace_source=source)
 
     @property
     def who(self) -> str:
@@ -223,6 +275,8 @@ def resolve(
     target: KubeTarget, *, environ: Mapping[str, str] | None = None, service_account_dir: str | None = None
 ) -> Connection:
     """The connection kubectl would use for `target`: from the kubeconfig files, else the in-cluster config."""
+    if target.namespace is not None:
+        validate_namespace(target.namespace)
     env = os.environ if environ is None else environ
     account = service_account_dir or SERVICE_ACCOUNT_DIR
     paths, origin = kubeconfig.locations(target.kubeconfig, env)
@@ -331,7 +385,7 @@ def _from_kubeconfig(target: KubeTarget, config: Kubeconfig, environ: Mapping[st
         tls_server_name=tls_server_name,
         proxy_url=proxy,
         credentials=credentials,
-        _helm=helm,
+        helm_source=helm,
     )
 
 

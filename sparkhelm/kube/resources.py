@@ -8,13 +8,11 @@ chart can render is here, so a new template cannot be skipped silently by any of
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 
-@dataclass(frozen=True)
-class Kind:
+class Kind(NamedTuple):
     """A Kubernetes resource: its kind, API group and version, plural, and whether it lives in a namespace."""
 
     kind: str

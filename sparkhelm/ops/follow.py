@@ -64,11 +64,13 @@ class Follower:
         echo: Callable[[str], None],
         notice: Callable[[str], None],
         start_timeout: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.cluster = cluster
         self.app = app
         self.pod_name = AppNames(app).driver_pod
-        self.deadline = time.monotonic() + timeout if timeout else math.inf
+        # `deadline` (monotonic) when the wait shares one with earlier attempts; else `timeout` from now.
+        self.deadline = deadline if deadline is not None else time.monotonic() + timeout if timeout else math.inf
         self.timeout = timeout
         #: A driver still Pending at this time cannot start (--start-timeout): capacity, quota, a queue.
         self.start_deadline = time.monotonic() + start_timeout if start_timeout else math.inf
@@ -142,8 +144,7 @@ class Follower:
                 waited = format_duration(self.start_timeout)
                 message = f"still Pending after {waited}" + (f": {reason} {message}".rstrip() if reason else "")
                 reason = START_TIMEOUT
-            app = summarize(pod)
-            app.phase, app.reason, app.message = CANNOT_START, reason, message
+            app = summarize(pod)._replace(phase=CANNOT_START, reason=reason, message=message)
             return Outcome(app=app, pod=pod)
         outcome = Outcome(app=summarize(pod), pod=pod)
         if not outcome.succeeded and not logs:
@@ -158,6 +159,7 @@ def follow(
     logs: bool = False,
     timeout: float | None = None,
     start_timeout: float | None = None,
+    deadline: float | None = None,
     echo: Callable[[str], None] = print,
     notice: Callable[[str], None] = print,
 ) -> Outcome:
@@ -168,7 +170,13 @@ def follow(
     """
     cluster = cluster or Cluster(submission.connection.with_namespace(submission.namespace))
     follower = Follower(
-        cluster, submission.app_name, timeout=timeout, echo=echo, notice=notice, start_timeout=start_timeout
+        cluster,
+        submission.app_name,
+        timeout=timeout,
+        echo=echo,
+        notice=notice,
+        start_timeout=start_timeout,
+        deadline=deadline,
     )
     return follower.run(logs=logs)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sparkhelm.chart.files import resolve_chart_dir
 from sparkhelm.engine import Engine, Rendered, engine_of
@@ -40,8 +40,22 @@ def render(
     validate_namespace(namespace)
     chosen = engine_of(engine)
     chart_dir = resolve_chart_dir(inputs.chart)
-    app = compute(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name)
-    return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace, prevalidated=True)
+    app = compute_checked(chart_dir, inputs, chosen)
+    return app, chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace)
+
+
+def compute_checked(chart_dir: Path, inputs: Inputs, engine: Engine) -> AppValues:
+    """The app's values, checked by the engine's own validator when it has one (the embedded SDK does).
+
+    One render then costs one schema library (Helm's, already loaded), not two; `render_many`
+    uses the compiled jsonschema-rs check instead, which is cheaper per app once loaded.
+    """
+
+    def helms_own(values: dict[str, Any]) -> str | None:
+        return engine.schema_problem(chart_dir, values)
+
+    quick = helms_own if engine.name == "embedded" else None  # None: jsonschema-rs
+    return compute(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name, quick_check=quick)
 
 
 def values(inputs: Inputs, *, engine: Engine | str = "auto") -> AppValues:
@@ -77,7 +91,10 @@ def render_many(
     count = max(1, min(workers or os.cpu_count() or 1, len(items)))
 
     def one(item: Inputs) -> tuple[AppValues, Rendered]:
-        return render(item, namespace=namespace, engine=chosen)
+        chart_dir = resolve_chart_dir(item.chart)
+        app = compute(chart_dir, item.values_files, item.sets, item.set_strings, item.name)  # jsonschema-rs
+        rendered = chosen.render(chart_dir, app.values, release=app.app_name, namespace=namespace, prevalidated=True)
+        return app, rendered
 
     if count == 1:
         return [one(item) for item in items]
@@ -87,16 +104,15 @@ def render_many(
         return list(pool.map(one, items))
 
 
-@dataclass(frozen=True)
-class DryRun:
+class DryRun(NamedTuple):
     """What `run` would do: the app, where (and why there), the objects in install order, the warnings."""
 
     app_name: str
     namespace: str
     namespace_source: str
     engine: str
-    objects: list[tuple[str, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    objects: list[tuple[str, str]]
+    warnings: list[str]
     notes: str = ""
 
 

@@ -109,7 +109,7 @@ def run(
     cluster = Cluster.of(kube)
     chosen = engine_of(engine)
     following = wait or logs or cleanup or archive_logs is not None or retries > 0 or start_timeout is not None
-    deadline = time.monotonic() + timeout if timeout else None
+    deadline: float | None = None  # set when the first wait starts: `timeout` bounds every wait together
     backoff = retry_backoff
     retried: list[Attempt] = []
     attempt = 1
@@ -119,11 +119,18 @@ def run(
             submitted(submission)
         if not following:
             return RunResult(submission)
-        remaining = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        if deadline is None and timeout:
+            deadline = time.monotonic() + timeout
         try:
             outcome: Outcome | None = follow(
-                submission, cluster=cluster, logs=logs, timeout=remaining, start_timeout=start_timeout,
-                echo=echo, notice=notice,
+                submission,
+                cluster=cluster,
+                logs=logs,
+                timeout=timeout,
+                start_timeout=start_timeout,
+                deadline=deadline,
+                echo=echo,
+                notice=notice,
             )
         except DriverGoneError:
             if attempt > retries:
@@ -134,8 +141,10 @@ def run(
             if archive_logs is not None and outcome is not None
             else []
         )
-        why = "the driver pod was deleted (node lost?)" if outcome is None else retry_reason(
-            outcome, app_failures=retry_app_failures
+        why = (
+            "the driver pod was deleted (node lost?)"
+            if outcome is None
+            else retry_reason(outcome, app_failures=retry_app_failures)
         )
         if outcome is not None and (why is None or attempt > retries):
             removal = delete([submission.app_name], kube=cluster, engine=chosen)[0] if cleanup else None
@@ -144,8 +153,10 @@ def run(
         delete([submission.app_name], kube=cluster, engine=chosen, wait=120.0)  # the name may be used again
         retried.append(Attempt(submission.app_name, outcome, why))
         pause = backoff if deadline is None else min(backoff, max(deadline - time.monotonic(), 0))
-        notice(f"attempt {attempt} of {submission.app_name} failed ({why}); retrying in {pause:.0f}s "
-               f"(attempt {attempt + 1} of {retries + 1})")
+        notice(
+            f"attempt {attempt} of {submission.app_name} failed ({why}); retrying in {pause:.0f}s "
+            f"(attempt {attempt + 1} of {retries + 1})"
+        )
         time.sleep(pause)
         backoff = min(backoff * 2, MAX_BACKOFF)
         attempt += 1

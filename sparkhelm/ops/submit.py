@@ -17,7 +17,7 @@ from sparkhelm.engine.manifests import parse_manifest
 from sparkhelm.errors import NameInUseError, OperationPendingError, SparkhelmError
 from sparkhelm.kube.apps import ui_url
 from sparkhelm.kube.cluster import Cluster
-from sparkhelm.spec.compute import compute
+from sparkhelm.ops.render import compute_checked
 from sparkhelm.spec.inputs import Inputs
 from sparkhelm.spec.naming import AppNames
 
@@ -60,13 +60,11 @@ def submit(
     from sparkhelm.ops.remove import sweep
 
     chart_dir = resolve_chart_dir(inputs.chart)
-    app = compute(chart_dir, inputs.values_files, inputs.sets, inputs.set_strings, inputs.name)
     chosen = engine_of(engine)
+    app = compute_checked(chart_dir, inputs, chosen)
     cluster = Cluster.of(kube)
     # cluster.namespace reads the kubeconfig (once): a broken one is bad input too, reported before any request.
-    rendered = chosen.render(
-        chart_dir, app.values, release=app.app_name, namespace=cluster.namespace, prevalidated=True
-    )
+    rendered = chosen.render(chart_dir, app.values, release=app.app_name, namespace=cluster.namespace)
     objects = parse_manifest(rendered.manifest)
     warnings = preflight.check(cluster, app=app.app_name, values=app.values, objects=objects)
     try:

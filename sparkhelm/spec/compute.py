@@ -10,17 +10,15 @@ derive from values (node affinity, the UI path, the Spark configuration), so an 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sparkhelm.chart.files import shared_default_values
 from sparkhelm.spec import naming, schema
 from sparkhelm.spec.layers import Values, coalesce, get, user_values
 
 
-@dataclass(frozen=True)
-class AppValues:
+class AppValues(NamedTuple):
     """The computed values of one application: what `sparkhelm values` prints and the engine renders."""
 
     app_name: str
@@ -48,11 +46,16 @@ def compute(
     sets: Sequence[str] = (),
     set_strings: Sequence[str] = (),
     name: str | None = None,
+    *,
+    quick_check: schema.QuickCheck | None = None,
 ) -> AppValues:
-    """The values of one application, with its app-name; the schema is checked before anything is derived."""
+    """The values of one application, with its app-name; the schema is checked before anything is derived.
+
+    `quick_check`: the "valid?" answer to use (see `schema.check`), e.g. the loaded Helm engine's own.
+    """
     user = user_values(values_files, sets, set_strings)
     effective = coalesce(shared_default_values(chart_dir), user)  # read-only: coalesce copies nothing
-    schema.check(chart_dir, effective)
+    schema.check(chart_dir, effective, quick_check)
     app_name = choose_app_name(effective, name)
     computed: dict[str, Any] = {"nameOverride": app_name}
     computed.update((key, value) for key, value in user.items() if key != "nameOverride")

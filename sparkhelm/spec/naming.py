@@ -14,7 +14,7 @@ with a chance of about 1 in 550; with 51 bits it is about 1 in 700,000.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from sparkhelm.errors import UserError
 
@@ -123,8 +123,7 @@ DRIVER_SELECTOR = f"{CHART_SELECTOR},spark-role=driver"
 MAX_SUFFIX = 16
 
 
-@dataclass(frozen=True)
-class AppNames:
+class AppNames(NamedTuple):
     """The objects of one app, by the names the chart gives them with default values."""
 
     app: str
