@@ -71,9 +71,10 @@ def test_run_wait_logs_gives_sparks_result_and_streams_the_log(cluster: RunningC
     assert "sparkhelm logs pi-ok -n default --kube-context emulator -f" in result.stdout
     assert "Pi is roughly 3.14159" in result.stdout
     assert "driver pi-ok-driver: Succeeded" in result.stderr
-    paths = [p for _, p in writes(cluster)]
-    assert "/api/v1/namespaces/default/secrets" in paths  # Helm's release record went to the API
-    assert any(p.startswith("/api/v1/namespaces/default/pods/pi-ok-driver?") for p in paths)
+    made = writes(cluster)
+    assert made[0] == ("POST", "/api/v1/namespaces/default/secrets")  # Helm's release record, pending-install
+    assert ("POST", "/api/v1/namespaces/default/pods") in made  # the driver pod
+    assert ("PUT", "/api/v1/namespaces/default/secrets/sh.helm.release.v1.pi-ok.v1") in made  # deployed
     assert cluster.names("Secret") == ["sh.helm.release.v1.pi-ok.v1"]
 
 
@@ -233,7 +234,7 @@ def test_an_install_that_fails_part_way_leaves_nothing_behind(cluster: RunningCl
     line = one_line_error(result, 1)
     assert "admission webhook" in line and "the partial install was removed" in line
     methods = {m for m, _ in writes(cluster)}
-    assert {"POST", "PATCH", "DELETE"} <= methods  # it did write, then removed what it wrote
+    assert {"POST", "DELETE"} <= methods  # it did write, then removed what it wrote
     for kind in ("Pod", "Secret", "ConfigMap", "Service", "ServiceAccount", "Role", "RoleBinding"):
         assert cluster.names(kind) == ([] if kind != "ServiceAccount" else ["default"]), kind
 
@@ -453,3 +454,16 @@ def test_gc_honours_each_apps_own_ttl(cluster: RunningCluster, cli: Cli) -> None
     assert result.stdout.splitlines() == ["deleted default/pi-short (Succeeded)"]
     assert cluster.get("Pod", "pi-plain-driver") is not None and cluster.get("Pod", "pi-long-driver") is not None
     assert "pi-long" not in cli("gc", "--older-than", "1h", "--dry-run").stdout  # 5h old, but its ttl is 3d
+
+
+def test_a_submission_costs_the_writes_and_four_reads(cluster: RunningCluster, cli: Cli) -> None:
+    """The direct installer: one rules review for every permission, no discovery, no per-object GET."""
+    before = len(cluster.requests())
+    run_app(cli, "pi-count")
+    made = cluster.requests()[before:]
+    writes_ = [(m, p) for m, p in made if m in WRITES and "selfsubject" not in p]
+    reads = [(m, p) for m, p in made if (m, p) not in writes_]
+    objects = len([p for m, p in writes_ if m == "POST" and "secrets" not in p])
+    assert len(writes_) == objects + 2  # every object, and the release record twice (pending, deployed)
+    assert len(made) <= len(writes_) + 4, reads  # namespace, release records, the app's ConfigMap, rules review
+    assert sum("selfsubjectaccessreviews" in p for _, p in made) == 0

@@ -98,7 +98,11 @@ def test_helm_binary_other_failure_is_runtime_error(cli, fake_helm: Path, monkey
 from sparkhelm.engine.helmbin import HelmBinaryEngine  # noqa: E402
 from sparkhelm.errors import NameInUseError, OperationPendingError  # noqa: E402
 from sparkhelm.kube.connection import Connection, KubeTarget, resolve  # noqa: E402
+from sparkhelm.engine import Rendered  # noqa: E402
+from sparkhelm.kube.cluster import Cluster  # noqa: E402
 from tests.conftest import CHART  # noqa: E402
+
+RENDERED = Rendered(manifest=CANNED, notes="")  # helm renders again itself: what it is given is not used
 
 
 @pytest.fixture
@@ -128,7 +132,7 @@ def _engine() -> HelmBinaryEngine:
 def test_install_flags_for_helm_3_and_4(fake_helm: Path, monkeypatch: pytest.MonkeyPatch, version: str,
                                         wait_flags: list[str], kube: Connection) -> None:
     monkeypatch.setenv("FAKE_HELM_VERSION", version)
-    _engine().install(CHART, {"nameOverride": "pi-1"}, release="pi-1", connection=kube)
+    _engine().install(CHART, {"nameOverride": "pi-1"}, release="pi-1", cluster=Cluster(kube), rendered=RENDERED)
     recorded = calls(fake_helm)
     assert recorded[0]["argv"] == ["version", "--template", "{{.Version}}"]
     argv = recorded[1]["argv"]
@@ -152,7 +156,7 @@ def test_install_flags_for_helm_3_and_4(fake_helm: Path, monkeypatch: pytest.Mon
 def test_uninstall_flags_for_helm_3_and_4(fake_helm: Path, monkeypatch: pytest.MonkeyPatch, version: str,
                                           wait: bool, expected_tail: list[str], kube: Connection) -> None:
     monkeypatch.setenv("FAKE_HELM_VERSION", version)
-    assert _engine().uninstall("pi-1", connection=kube, wait=wait) is True
+    assert _engine().uninstall("pi-1", cluster=Cluster(kube), wait=wait) is True
     argv = calls(fake_helm)[-1]["argv"]
     assert argv[:4 + len(expected_tail)] == ["uninstall", "pi-1", "--namespace", "jobs", *expected_tail]
     assert argv[argv.index("--kube-context") + 1] == "prod"
@@ -160,8 +164,8 @@ def test_uninstall_flags_for_helm_3_and_4(fake_helm: Path, monkeypatch: pytest.M
 
 def test_helm_version_is_asked_once(fake_helm: Path, kube: Connection) -> None:
     engine = _engine()
-    engine.uninstall("a", connection=kube)
-    engine.uninstall("b", connection=kube)
+    engine.uninstall("a", cluster=Cluster(kube))
+    engine.uninstall("b", cluster=Cluster(kube))
     assert [c["argv"][0] for c in calls(fake_helm)] == ["version", "uninstall", "uninstall"]
 
 
@@ -170,7 +174,7 @@ def test_uninstall_of_a_missing_release_is_not_an_error(fake_helm: Path, monkeyp
     engine = _engine()
     engine.major_version()
     monkeypatch.setenv("FAKE_HELM_FAIL", "uninstall: Release not loaded: pi-1: release: not found")
-    assert engine.uninstall("pi-1", connection=kube) is False
+    assert engine.uninstall("pi-1", cluster=Cluster(kube)) is False
 
 
 @pytest.mark.parametrize(
@@ -193,7 +197,7 @@ def test_helm_errors_become_one_actionable_line(fake_helm: Path, monkeypatch: py
     engine.major_version()
     monkeypatch.setenv("FAKE_HELM_FAIL", stderr)
     with pytest.raises(error) as caught:
-        engine.install(CHART, {}, release="pi-1", connection=kube)
+        engine.install(CHART, {}, release="pi-1", cluster=Cluster(kube), rendered=RENDERED)
     assert getattr(caught.value, "exit_code", None) == exit_code
     assert phrase in str(caught.value)
     assert "\n" not in str(caught.value)

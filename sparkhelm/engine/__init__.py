@@ -14,7 +14,7 @@ from sparkhelm.engine.helmpath import helm_binary
 from sparkhelm.errors import UserError
 
 if TYPE_CHECKING:
-    from sparkhelm.kube.connection import Connection
+    from sparkhelm.kube.cluster import Cluster
 
 ENGINE_CHOICES = ("auto", "embedded", "helm")
 
@@ -48,12 +48,17 @@ class Engine(Protocol):
         """
         ...
 
-    def install(self, chart_dir: Path, values: dict[str, Any], *, release: str, connection: Connection) -> None:
-        """Install a new release in the connection's namespace (never an upgrade); errors from `engine.failures`."""
+    def install(
+        self, chart_dir: Path, values: dict[str, Any], *, release: str, cluster: Cluster, rendered: Rendered
+    ) -> None:
+        """Install `rendered` as a new release in the cluster's namespace (never an upgrade).
+
+        Helm's refusals become the errors of `engine.failures` (`NameInUseError` and so on).
+        """
         ...
 
-    def uninstall(self, release: str, *, connection: Connection, wait: bool = False) -> bool:
-        """Uninstall a release of the connection's namespace; False when there was none."""
+    def uninstall(self, release: str, *, cluster: Cluster, wait: bool = False) -> bool:
+        """Uninstall a release of the cluster's namespace; False when there was none."""
         ...
 
 

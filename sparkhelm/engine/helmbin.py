@@ -29,6 +29,7 @@ from sparkhelm.engine.failures import classify, explain_helm_error
 from sparkhelm.errors import EngineError, ReleaseNotFoundError, UserError
 
 if TYPE_CHECKING:
+    from sparkhelm.kube.cluster import Cluster
     from sparkhelm.kube.connection import Connection
 
 logging.getLogger("pyhelm3").addHandler(logging.NullHandler())
@@ -115,8 +116,11 @@ class HelmBinaryEngine:
         """None: sparkhelm's own check runs (a helm process per check would cost more than it)."""
         return None
 
-    def install(self, chart_dir: Path, values: dict[str, Any], *, release: str, connection: Connection) -> None:
-        """`helm install` as a new release."""
+    def install(
+        self, chart_dir: Path, values: dict[str, Any], *, release: str, cluster: Cluster, rendered: Rendered
+    ) -> None:
+        """`helm install` as a new release (helm renders again: what ops teams run, as they run it)."""
+        connection = cluster.connection
         namespace = connection.namespace
         argv = install_args(release, chart_dir, namespace, self.major_version())
         try:
@@ -127,8 +131,9 @@ class HelmBinaryEngine:
                 raise UserError(f"invalid values: {explain_helm_error(stderr)}") from None
             raise classify(stderr, action="install", release=release, namespace=namespace) from None
 
-    def uninstall(self, release: str, *, connection: Connection, wait: bool = False) -> bool:
+    def uninstall(self, release: str, *, cluster: Cluster, wait: bool = False) -> bool:
         """`helm uninstall`; False when the release did not exist."""
+        connection = cluster.connection
         namespace = connection.namespace
         argv = uninstall_args(release, namespace, self.major_version(), wait=wait)
         try:

@@ -70,6 +70,14 @@ class Cluster:
             self._client = Client(self.connection)
         return self._client
 
+    def in_namespace(self, namespace: str) -> Cluster:
+        """The same cluster working in another namespace, sharing this one's connection details and client."""
+        if namespace == self.namespace:
+            return self
+        other = Cluster(self.connection.with_namespace(namespace))
+        other._client = self.client
+        return other
+
     def close(self) -> None:
         """Close the client's connections."""
         if self._client is not None:

@@ -59,10 +59,13 @@ def namespace_exists(ctx: Context) -> None:
 
 
 def name_free(ctx: Context) -> None:
-    """No release, driver pod or leftover of that name: sparkhelm never upgrades or adopts an app."""
+    """No release and no app of that name: sparkhelm never upgrades or adopts an app.
+
+    Every app, however it was made, has its ConfigMap (every render has one), so one GET finds the
+    apps without a release (kubectl-applied, orphaned) as well; the release records find the others.
+    """
     names = AppNames(ctx.app)
-    records = ctx.cluster.objects("Secret", f"owner=helm,name={ctx.app}")
-    taken = records or ctx.cluster.pod(names.driver_pod) is not None
+    taken = bool(ctx.cluster.objects("Secret", f"owner=helm,name={ctx.app}"))
     if not taken:
         taken = ctx.cluster.get("ConfigMap", names.config_map) is not None
     if taken:

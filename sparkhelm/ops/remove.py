@@ -151,7 +151,7 @@ def _remove(
 
     def one(key: Key) -> Removal:
         namespace, app = key
-        released = engine.uninstall(app, connection=cluster.connection.with_namespace(namespace))
+        released = engine.uninstall(app, cluster=cluster.in_namespace(namespace))
         # What Helm did not delete (kubectl-applied objects, a release of another storage driver), by
         # label; an object Helm deleted first answers 404 and is not counted.
         deleted = _delete_objects(cluster, namespace, before.get(key, []))

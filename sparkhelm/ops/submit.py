@@ -68,12 +68,12 @@ def submit(
     objects = parse_manifest(rendered.manifest)
     warnings = preflight.check(cluster, app=app.app_name, values=app.values, objects=objects)
     try:
-        chosen.install(chart_dir, app.values, release=app.app_name, connection=cluster.connection)
+        chosen.install(chart_dir, app.values, release=app.app_name, cluster=cluster, rendered=rendered)
     except (NameInUseError, OperationPendingError):
         raise  # somebody else's release: never remove it
     except SparkhelmError as exc:
         try:
-            chosen.uninstall(app.app_name, connection=cluster.connection)
+            chosen.uninstall(app.app_name, cluster=cluster)
             sweep(cluster, app.app_name)
         except SparkhelmError as cleanup:
             raise type(exc)(f"{exc} (and removing the partial install failed: {cleanup})") from None

@@ -39,6 +39,9 @@ PODS = resource("", "v1", "pods")
 NAMESPACES = resource("", "v1", "namespaces")
 SERVICES = resource("", "v1", "services")
 SSAR = resource("authorization.k8s.io", "v1", "selfsubjectaccessreviews")
+SSRR = resource("authorization.k8s.io", "v1", "selfsubjectrulesreviews")
+#: The verbs an RBAC rule names (what a rules review lists per resource).
+RULE_VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 LOG_POLL_SECONDS = 0.02
 
 
@@ -286,6 +289,8 @@ class ClusterEmulator(KubernetesEmulator):
             return await self._serve_portforward(request)
         if res == SSAR and method == "POST":
             return self._review(self._body(request))
+        if res == SSRR and method == "POST":
+            return self._rules_review(self._body(request))
         if method == "GET" and request.params.get("watch") in ("true", "1"):
             if request.headers.get("Upgrade", "").lower() == "websocket":
                 return await self._serve_watch_websocket(request)
@@ -559,6 +564,26 @@ class ClusterEmulator(KubernetesEmulator):
             review["status"]["reason"] = "denied by the test's RBAC"
         review.setdefault("apiVersion", "authorization.k8s.io/v1")
         review.setdefault("kind", "SelfSubjectAccessReview")
+        return aiohttp.web.json_response(review, status=201)
+
+    def _rules_review(self, review: dict[str, Any]) -> aiohttp.web.Response:
+        """A SelfSubjectRulesReview as the RBAC authorizer answers it: every (verb, resource) the caller may use
+        in the namespace. Without denials that is one wildcard rule; with them, one rule per resource and API
+        group listing the verbs not denied (RBAC has no deny: the test's denials are grants left out)."""
+        namespace = review.get("spec", {}).get("namespace", "")
+        if not self.denied:
+            rules = [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}]
+        else:
+            rules = []
+            for res in sorted(self._resources, key=str):
+                if not res.plural or "/" in res.plural:
+                    continue
+                verbs = [verb for verb in RULE_VERBS if not self._is_denied(verb, res.plural, namespace)]
+                if verbs:
+                    rules.append({"verbs": verbs, "apiGroups": [res.group or ""], "resources": [res.plural]})
+        review["status"] = {"resourceRules": rules, "nonResourceRules": [], "incomplete": False}
+        review.setdefault("apiVersion", "authorization.k8s.io/v1")
+        review.setdefault("kind", "SelfSubjectRulesReview")
         return aiohttp.web.json_response(review, status=201)
 
     # logs -------------------------------------------------------------------------------------
