@@ -95,11 +95,11 @@ def test_helm_binary_other_failure_is_runtime_error(cli, fake_helm: Path, monkey
 
 # --- install / uninstall through the helm binary ---------------------------------------------
 
+from sparkhelm.engine import Rendered  # noqa: E402
 from sparkhelm.engine.helmbin import HelmBinaryEngine  # noqa: E402
 from sparkhelm.errors import NameInUseError, OperationPendingError  # noqa: E402
-from sparkhelm.kube.connection import Connection, KubeTarget, resolve  # noqa: E402
-from sparkhelm.engine import Rendered  # noqa: E402
 from sparkhelm.kube.cluster import Cluster  # noqa: E402
+from sparkhelm.kube.connection import Connection, KubeTarget, resolve  # noqa: E402
 from tests.conftest import CHART  # noqa: E402
 
 RENDERED = Rendered(manifest=CANNED, notes="")  # helm renders again itself: what it is given is not used

@@ -8,7 +8,6 @@ and uninstall and upgrade must work on it.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
