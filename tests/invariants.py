@@ -1,4 +1,4 @@
-"""The wiring invariants of DESIGN.md, checked on rendered objects (reusable by every render test).
+"""The wiring invariants of the chart (the README lists them), checked on rendered objects (reusable by every render test).
 
 `check_application(objects, app_name=..., namespace=..., values=...)` raises AssertionError with
 every violated rule; `values` are the effective values (chart defaults + computed values).

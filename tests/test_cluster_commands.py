@@ -467,3 +467,14 @@ def test_a_submission_costs_the_writes_and_four_reads(cluster: RunningCluster, c
     assert len(writes_) == objects + 2  # every object, and the release record twice (pending, deployed)
     assert len(made) <= len(writes_) + 4, reads  # namespace, release records, the app's ConfigMap, rules review
     assert sum("selfsubjectaccessreviews" in p for _, p in made) == 0
+
+
+def test_gc_archives_logs_before_deleting(cluster: RunningCluster, cli: Cli, tmp_path: Path) -> None:
+    run_app(cli, "pi-kept", "--wait")
+    age_app(cluster, "pi-kept", "default", hours=3)
+    result = cli("gc", "--archive-logs", tmp_path / "gc")
+    assert result.exit_code == 0 and result.stdout.strip() == "deleted default/pi-kept (Succeeded)", result.stderr
+    record = tmp_path / "gc" / "default" / "pi-kept"
+    assert "Pi is roughly 3.14159" in (record / "driver.log").read_text()
+    assert json.loads((record / "status.json").read_text())["app"]["phase"] == "Succeeded"
+    assert cluster.get("Pod", "pi-kept-driver") is None

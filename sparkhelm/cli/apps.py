@@ -136,7 +136,12 @@ def gc(args: argparse.Namespace) -> int:
 
     seconds = parse_duration(args.older_than, "--older-than")
     collection = collect(
-        seconds, kube=flags.kube(args), engine=args.engine, dry_run=args.dry_run, all_namespaces=args.all_namespaces
+        seconds,
+        kube=flags.kube(args),
+        engine=args.engine,
+        dry_run=args.dry_run,
+        all_namespaces=args.all_namespaces,
+        archive_logs=args.archive_logs,
     )
     chosen, removals = collection.chosen, collection.removals
     for warning in collection.warnings:
@@ -227,6 +232,9 @@ def register(subparsers: Any) -> None:
         help="Apps without a ttl value: only those that ended at least this long ago (30m, 2h, 1d; default 1h).",
     )
     p.add_argument("--dry-run", action="store_true", help="Only list what would be deleted.")
+    p.add_argument(
+        "--archive-logs", metavar="DIR", help="Save each app's driver log and status to DIR/<namespace>/<app>/ first."
+    )
     flags.add_cluster_flags(p, all_namespaces=True)
     flags.add_engine_flag(p)
     p.set_defaults(handler=gc)

@@ -181,7 +181,9 @@ def follow(
     return follower.run(logs=logs)
 
 
-def archive(cluster: Cluster, outcome: Outcome, directory: Path, *, attempt: int = 0) -> list[Path]:
+def archive(
+    cluster: Cluster, outcome: Outcome, directory: Path, *, attempt: int = 0, with_log: bool | None = None
+) -> list[Path]:
     """Save the driver log and the final status under DIR/<app>/ (DIR/<app>/attempt-N/ for a retried run).
 
     A run leaves a record after cleanup, and every attempt of a retried run its own.
@@ -190,7 +192,8 @@ def archive(cluster: Cluster, outcome: Outcome, directory: Path, *, attempt: int
     target = directory / app.name / (f"attempt-{attempt}" if attempt else "")
     target.mkdir(parents=True, exist_ok=True)
     log_path = target / "driver.log"
-    log = cluster.log(AppNames(app.name).driver_pod, namespace=app.namespace) if outcome.started else ""
+    with_log = outcome.started if with_log is None else with_log
+    log = cluster.log(AppNames(app.name).driver_pod, namespace=app.namespace) if with_log else ""
     log_path.write_text(log, encoding="utf-8")
     status_path = target / "status.json"
     record = {

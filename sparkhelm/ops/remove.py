@@ -14,10 +14,11 @@ from collections import defaultdict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sparkhelm.engine import Engine, engine_of
-from sparkhelm.errors import NotFoundError, UserError
+from sparkhelm.errors import NotFoundError, SparkhelmError, UserError
 from sparkhelm.kube.apps import AppSummary, collectable
 from sparkhelm.kube.cluster import Cluster
 from sparkhelm.kube.resources import CHART_KINDS
@@ -207,11 +208,14 @@ def gc(
     engine: Engine | str = "auto",
     dry_run: bool = False,
     all_namespaces: bool = False,
+    archive_logs: str | Path | None = None,
 ) -> Collection:
     """Delete apps that ended (or were orphaned) longer ago than their `ttl`, else than `older_than` seconds.
 
     Reads are O(1) in the number of apps: the driver pods and ConfigMaps (to choose), then one LIST
     per kind (to sweep). An app whose `ttl` cannot be read keeps `older_than` and is named in a warning.
+    With `archive_logs`, each app's driver log and status are saved under DIR/<namespace>/<app>/ first
+    (one more read per app); an app whose log cannot be saved is not deleted.
     """
     from sparkhelm.ops.inspect import list_apps
     from sparkhelm.spec.durations import parse_duration
@@ -230,6 +234,29 @@ def gc(
     chosen = collectable(apps, older_than, datetime.datetime.now(tz=datetime.UTC), ttl=ttl_seconds)
     if dry_run or not chosen:
         return Collection(chosen, warnings=warnings)
+    if archive_logs is not None:
+        chosen = _archived(cluster, chosen, Path(archive_logs), warnings)
+        if not chosen:
+            return Collection(chosen, warnings=warnings)
     before = inventory(cluster, None if all_namespaces else _scope([a.name for a in chosen]), everywhere=all_namespaces)
     keys = [(app.namespace, app.name) for app in chosen]
     return Collection(chosen, _remove(cluster, engine_of(engine), keys, before, None), warnings)
+
+
+def _archived(cluster: Cluster, apps: list[AppSummary], directory: Path, warnings: list[str]) -> list[AppSummary]:
+    """Save each app's driver log and status under DIR/<namespace>/; the apps whose record was kept."""
+    from sparkhelm.ops.follow import Outcome, archive
+    from sparkhelm.spec.naming import AppNames
+
+    kept = []
+    for app in apps:
+        where = cluster.in_namespace(app.namespace)
+        try:
+            pod = where.pod(AppNames(app.name).driver_pod) or {}
+            ran = bool(pod) and app.phase != "Pending"  # an orphan has no pod, hence no log: its status is kept
+            archive(where, Outcome(app=app, pod=pod), directory / app.namespace, with_log=ran)
+        except (SparkhelmError, OSError) as exc:
+            warnings.append(f"{app.namespace}/{app.name}: its log could not be archived ({exc}); not deleted")
+            continue
+        kept.append(app)
+    return kept
