@@ -103,6 +103,8 @@ def test_an_app_whose_driver_pod_vanished_is_orphaned_listed_and_collected(clust
     listed = {a["name"]: a for a in yaml.safe_load(cli("list", "-o", "yaml").stdout)}
     assert listed["lost"]["phase"] == "Orphaned" and listed["lost"]["reason"] == "DriverPodGone"
     assert "lost-driver-svc" in cluster.names("Service")  # the leftovers a user would otherwise never see
+    shown = cli("status", "lost")
+    assert shown.exit_code == 0 and "Orphaned (DriverPodGone)" in shown.stdout
     collected = cli("gc", "--older-than", "0s")
     assert collected.stdout.strip() == "deleted default/lost (Orphaned)", collected.stderr
     assert [n for n in cluster.names("Service") if n.startswith("lost-")] == []

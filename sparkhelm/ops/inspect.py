@@ -7,7 +7,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sparkhelm.errors import NotFoundError, UserError
-from sparkhelm.kube.apps import AppStatus, AppSummary, executors_by_phase, summarize, summarize_all, ui_url
+from sparkhelm.kube.apps import (
+    AppStatus,
+    AppSummary,
+    executors_by_phase,
+    orphan,
+    summarize,
+    summarize_all,
+    ui_url,
+)
 from sparkhelm.kube.cluster import Cluster
 from sparkhelm.spec.naming import DRIVER_SELECTOR, AppNames, validate_app_name
 
@@ -36,11 +44,22 @@ def finished_apps(
 
 
 def status(app_name: str, *, kube: KubeTarget | Connection | Cluster | None = None) -> AppStatus:
-    """Driver phase, executors by phase, times, exit code, failure line and UI URL of one app."""
+    """Driver phase, executors by phase, times, exit code, failure line and UI URL of one app.
+
+    An app whose driver pod is gone but whose objects remain is shown as Orphaned (from its ConfigMap).
+    """
     validate_app_name(app_name, source="APP")
     cluster = Cluster.of(kube)
     names = AppNames(app_name)
-    pod = cluster.require_pod(names.driver_pod, f"app {app_name}")
+    pod = cluster.pod(names.driver_pod)
+    if pod is None:
+        leftover = cluster.get("ConfigMap", names.config_map)
+        if leftover is None:
+            raise NotFoundError(
+                f"no app {app_name} in namespace {cluster.namespace}; 'sparkhelm list -n {cluster.namespace}' "
+                "shows the apps"
+            )
+        return AppStatus(app=orphan(leftover), driver_pod=names.driver_pod, executors={}, ui=None)
     executors = cluster.objects("Pod", names.executor_selector)
     ingress = cluster.get("Ingress", names.ui_ingress)
     return AppStatus(
