@@ -13,27 +13,18 @@ import pytest
 import yaml
 
 from tests.conftest import CHART, VALUES_DIR
+from tests.tools import tool
 
 HELMS = ["helm3", "helm4"]
 PI_PATH = "/opt/spark/examples/src/main/python/pi.py"
 VALUES_FILES = sorted((CHART / "ci").glob("*.yaml")) + sorted(VALUES_DIR.glob("*.yaml"))
 
 
-def _helm(name: str) -> Path:
-    tools = os.environ.get("SPARKHELM_TOOLS")
-    binary = Path(tools or "/nonexistent") / name / "helm"
-    if not binary.is_file():
-        if os.environ.get("SPARKHELM_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{binary} is missing (SPARKHELM_REQUIRE_TOOLS=1)")
-        pytest.skip("SPARKHELM_TOOLS does not hold the helm binaries")
-    return binary
-
-
 def _run(helm: str, *args: str | Path, home: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """A helm command with its own config, cache and data directories."""
     environment = {**os.environ, **(env or {}), "HELM_CONFIG_HOME": str(home / "config"),
                    "HELM_CACHE_HOME": str(home / "cache"), "HELM_DATA_HOME": str(home / "data")}
-    return subprocess.run([str(_helm(helm)), *map(str, args)], capture_output=True, text=True, timeout=300, env=environment)
+    return subprocess.run([str(tool(helm)), *map(str, args)], capture_output=True, text=True, timeout=300, env=environment)
 
 
 @pytest.mark.parametrize("helm", HELMS)
@@ -56,7 +47,7 @@ def test_helm_template_renders_the_defaults(tmp_path: Path, helm: str) -> None:
 def test_helm_install_of_the_defaults_creates_the_sparkpi_driver(tmp_path: Path, helm: str) -> None:
     from tests.harness import RunningCluster
 
-    _helm(helm)  # skips before an emulator starts
+    tool(helm)  # skips before an emulator starts
     cluster = RunningCluster(tmp_path, namespaces=("default", "spark-jobs"))
     try:
         result = _run(helm, "install", "pi-defaults", CHART, "-n", "spark-jobs", home=tmp_path,
@@ -92,7 +83,7 @@ def test_helm_install_of_the_connect_server(tmp_path: Path, helm: str) -> None:
     """The API server (emulated, with Kubernetes' own OpenAPI schemas) takes the connect-mode objects from a real Helm."""
     from tests.harness import RunningCluster
 
-    _helm(helm)
+    tool(helm)
     cluster = RunningCluster(tmp_path, namespaces=("default", "team-a"))
     try:
         result = _run(helm, "install", "nb", CHART, "-n", "team-a", "-f", CONNECT_VALUES, home=tmp_path,

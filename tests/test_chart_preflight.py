@@ -4,7 +4,6 @@ the fix) and with a valid neighbour (it renders)."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from sparkhelm.errors import UserError
 from tests.conftest import CHART, render_objects
+from tests.tools import tool
 
 Obj = dict[str, Any]
 
@@ -243,21 +243,11 @@ def test_every_fail_of_the_chart_lives_in_the_preflight_file() -> None:
     assert 'include "spark-client-app.preflight" .' in (CHART / "templates" / "configmap.yaml").read_text()
 
 
-def _helm(name: str) -> Path:
-    tools = os.environ.get("SPARKHELM_TOOLS")
-    binary = Path(tools or "/nonexistent") / name / "helm"
-    if not binary.is_file():
-        if os.environ.get("SPARKHELM_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{binary} is missing (SPARKHELM_REQUIRE_TOOLS=1)")
-        pytest.skip("SPARKHELM_TOOLS does not hold the helm binaries")
-    return binary
-
-
 @pytest.mark.parametrize("helm", ["helm3", "helm4"])
 @pytest.mark.parametrize("route", ["ui.httpRoute", "connect.grpcRoute"])
 def test_a_route_without_a_gateway_is_refused_without_the_schema_too(helm: str, route: str) -> None:
     """The schema refuses an enabled route with no parentRefs; with --skip-schema-validation the chart still does."""
-    binary = _helm(helm)
+    binary = tool(helm)
     sets = f"{route}.enabled=true,{route}.gatewayPeers[0].podSelector.matchLabels.app=gateway,connect.enabled=true"
     args = [str(binary), "template", "x", str(CHART), "--set", sets]
     with_schema = subprocess.run(args, capture_output=True, text=True, timeout=120)
@@ -273,7 +263,7 @@ def test_a_route_without_a_gateway_is_refused_without_the_schema_too(helm: str, 
 @pytest.mark.parametrize("helm", ["helm3", "helm4"])
 def test_the_template_checks_stand_without_the_schema(helm: str) -> None:
     """`--skip-schema-validation` drops the schema, not the chart's own rule on maxExecutors 0."""
-    binary = _helm(helm)
+    binary = tool(helm)
     args = [str(binary), "template", "x", str(CHART), "--set", "dynamicAllocation.enabled=true,dynamicAllocation.maxExecutors=0"]
     with_schema = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert with_schema.returncode != 0 and "maxExecutors" in with_schema.stderr

@@ -32,6 +32,7 @@ from tests.conftest import CHART, ROOT, render_objects
 from tests.harness.emulator import label_matcher
 from tests.pss import restricted_violations
 from tests.test_checkov import SKIPS, checkov_binary
+from tests.tools import tool
 
 Obj = dict[str, Any]
 GC_CHART = ROOT / "charts" / "spark-gc"
@@ -278,16 +279,6 @@ def test_ttl_and_older_than_accept_what_sparkhelm_parses() -> None:
 # --- real Helm binaries and checkov ------------------------------------------------------------------
 
 
-def _helm(name: str) -> Path:
-    tools = os.environ.get("SPARKHELM_TOOLS")
-    binary = Path(tools or "/nonexistent") / name / "helm"
-    if not binary.is_file():
-        if os.environ.get("SPARKHELM_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{binary} is missing (SPARKHELM_REQUIRE_TOOLS=1)")
-        pytest.skip("SPARKHELM_TOOLS does not hold the helm binaries")
-    return binary
-
-
 def _run(binary: Path, *args: str | Path, home: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HELM_CONFIG_HOME": str(home / "config"), "HELM_CACHE_HOME": str(home / "cache"), "HELM_DATA_HOME": str(home / "data")}
     return subprocess.run([str(binary), *map(str, args)], capture_output=True, text=True, timeout=300, env=env)
@@ -295,7 +286,7 @@ def _run(binary: Path, *args: str | Path, home: Path) -> subprocess.CompletedPro
 
 @pytest.mark.parametrize("helm", ["helm3", "helm4"])
 def test_real_helm_lints_and_renders_the_gc_chart(tmp_path: Path, helm: str) -> None:
-    binary = _helm(helm)
+    binary = tool(helm)
     for path in [None, *CI_FILES]:
         extra = ["-f", path] if path else []
         lint = _run(binary, "lint", "--strict", GC_CHART, *extra, home=tmp_path)

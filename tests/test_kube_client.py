@@ -578,9 +578,9 @@ def test_requests_carry_what_kubectl_sends(name: str, tmp_path: Path, ca: trustm
     """Run `kubectl get --raw /version` and our client against the same server: the same Authorization header."""
     import subprocess
 
-    from tests.kubeclient import tool
+    from tests.tools import tool
 
-    kubectl = tool("kubectl37/kubectl")
+    kubectl = tool("kubectl37")
     with ApiServer(ca) as server:
         ours = connect(tmp_path, server.url, USERS_FOR_KUBECTL[name](tmp_path), ca=ca)
         env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path / "home")}

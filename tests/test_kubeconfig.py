@@ -29,7 +29,7 @@ import yaml
 from sparkhelm.errors import EngineError, NoKubeconfigError, UserError, one_line
 from sparkhelm.kube import connection as connection_mod
 from sparkhelm.kube.connection import KubeTarget, resolve, resolve_for_dry_run
-from tests.kubeclient import tool
+from tests.tools import tool
 
 PLUGIN = Path(__file__).parent / "kubeclient" / "exec_plugin.py"
 PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy")
@@ -327,7 +327,7 @@ def _read(path: str | None) -> bytes | None:
 
 
 def _kubectl_view(scenario: Scenario, tmp: Path) -> dict[str, Any]:
-    kubectl = tool("kubectl37/kubectl")
+    kubectl = tool("kubectl37")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp / "home")}
     argv = [str(kubectl), "config", "view", "--minify", "--flatten", "-o", "json"]
     env["KUBECONFIG"] = scenario.kubectl_env or scenario.kubeconfig_env or ""
@@ -513,7 +513,7 @@ def test_helm_gets_the_single_file_or_the_merged_list(tmp_path: Path, pki: Pki, 
     assert path is None and content is not None
     merged = write(tmp_path / "elsewhere" / "merged.yaml", content)  # another directory: relative paths would break
 
-    kubectl = tool("kubectl37/kubectl")
+    kubectl = tool("kubectl37")
 
     def view(kubeconfig_env: str, context: str | None) -> Any:
         argv = [str(kubectl), "config", "view", "--minify", "--flatten", "-o", "json"]
@@ -637,7 +637,7 @@ def test_malformed_yaml_names_file_line_and_column(tmp_path: Path, text: str, li
     message = user_error(lambda: resolve(KubeTarget(kubeconfig=str(path))))
     assert message.startswith(f"--kubeconfig / KUBECONFIG: {path} line {line}, column {column}: "), message
     # kubectl reports the same line for these
-    kubectl = tool("kubectl37/kubectl")
+    kubectl = tool("kubectl37")
     done = subprocess.run([str(kubectl), "config", "view", "--kubeconfig", str(path)], capture_output=True, text=True,
                           check=False)
     assert done.returncode != 0
