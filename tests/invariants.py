@@ -374,7 +374,8 @@ def check_operations(objects: list[dict[str, Any]], pod: dict[str, Any], templat
     container = pod["spec"]["containers"][0]
     ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
     ui_port = int(conf.get("spark.ui.port", "4040"))
-    driver_path = conf.get("spark.metrics.conf.driver.sink.prometheusServlet.path")
+    served = conf.get("spark.metrics.conf.driver.sink.prometheusServlet.path")
+    driver_path = served.rstrip("/") + "/" if served is not None else None  # the servlet's context answers at .../
     monitors = [o for o in objects if o["kind"] == "PodMonitor"]
     annotations = _meta(pod, "annotations")
     if monitors:

@@ -57,7 +57,7 @@ def test_metrics_configure_the_driver_instance_sink_and_the_executor_endpoint(tm
 def test_without_a_podmonitor_the_driver_carries_scrape_annotations(tmp_path: Path) -> None:
     objects, driver, template, _ = render(tmp_path, {"metrics": {"enabled": True, "path": "/metrics/driver"}, "ui": {"port": 4050}})
     assert {k: v for k, v in driver["metadata"]["annotations"].items() if k.startswith("prometheus.io/")} == {
-        "prometheus.io/scrape": "true", "prometheus.io/port": "4050", "prometheus.io/path": "/metrics/driver"}
+        "prometheus.io/scrape": "true", "prometheus.io/port": "4050", "prometheus.io/path": "/metrics/driver/"}
     assert not any(k.startswith("prometheus.io/") for k in (template["metadata"].get("annotations") or {}))
     assert not [o for o in objects if o["kind"] == "PodMonitor"]
 
@@ -77,7 +77,7 @@ def test_the_podmonitor_scrapes_both_paths_of_the_driver_and_nothing_else(tmp_pa
     ui_port = next(p for p in driver["spec"]["containers"][0]["ports"] if p["name"] == "spark-ui")["containerPort"]
     assert ui_port == int(conf["spark.ui.port"])
     assert spec["podMetricsEndpoints"] == [
-        {"port": "spark-ui", "path": conf["spark.metrics.conf.driver.sink.prometheusServlet.path"], "interval": "15s", "scrapeTimeout": "10s"},
+        {"port": "spark-ui", "path": conf["spark.metrics.conf.driver.sink.prometheusServlet.path"] + "/", "interval": "15s", "scrapeTimeout": "10s"},
         {"port": "spark-ui", "path": EXECUTORS_PATH, "interval": "15s", "scrapeTimeout": "10s"},
     ]
     assert not any(k.startswith("prometheus.io/") for k in driver["metadata"].get("annotations") or {})

@@ -24,7 +24,17 @@ off. _preflight.tpl refuses them in sparkConf while metrics.enabled sets them.
 {{- toJson $conf -}}
 {{- end -}}
 
-{{/* The URL paths the driver serves metrics at (metrics.enabled), as a JSON list: the driver's, then the executors'. */}}
+{{/*
+The URL paths to scrape (metrics.enabled), as a JSON list: the driver's, then the executors'. The
+driver's servlet is a Jetty context at metrics.path, which answers a request without the trailing
+slash with a redirect (301) that, with spark.ui.proxyBase set, points under the Ingress path: a
+scrape from the pod IP must ask for `<metrics.path>/` (the real Spark test, test_metrics_spark.py).
+*/}}
 {{- define "spark-client-app.metricsPaths" -}}
-{{- toJson (list .Values.metrics.path "/metrics/executors/prometheus") -}}
+{{- toJson (list (include "spark-client-app.driverMetricsScrapePath" .) "/metrics/executors/prometheus") -}}
+{{- end -}}
+
+{{/* The driver's metrics as a scraper asks for them: metrics.path with its trailing slash. */}}
+{{- define "spark-client-app.driverMetricsScrapePath" -}}
+{{- printf "%s/" (trimSuffix "/" (toString .Values.metrics.path)) -}}
 {{- end -}}

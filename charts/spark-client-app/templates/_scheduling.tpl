@@ -137,7 +137,7 @@ Call with (dict "ctx" $ "role" "driver" "labels" $labels "annotations" $annotati
 {{- if and $driver $v.metrics.enabled (not $v.metrics.podMonitor.enabled) -}}
 {{- $_ := set $ann "prometheus.io/scrape" "true" -}}
 {{- $_ := set $ann "prometheus.io/port" (toString ($v.ui.port | int)) -}}
-{{- $_ := set $ann "prometheus.io/path" $v.metrics.path -}}
+{{- $_ := set $ann "prometheus.io/path" (include "spark-client-app.driverMetricsScrapePath" $ctx) -}}
 {{- end -}}
 {{- end -}}
 
