@@ -66,14 +66,31 @@ def run(
     from sparkhelm.ops.follow import archive, follow
     from sparkhelm.ops.remove import delete
 
+    following = wait or logs or cleanup or archive_logs is not None
+    if following:
+        _refuse_following_a_schedule(inputs)
     cluster = Cluster.of(kube)
     chosen = engine_of(engine)
     submission = submit(inputs, kube=cluster, engine=chosen)
     if submitted is not None:
         submitted(submission)
-    if not (wait or logs or cleanup or archive_logs is not None):
+    if not following:
         return RunResult(submission)
     outcome = follow(submission, cluster=cluster, logs=logs, timeout=timeout, echo=echo, notice=notice)
     archived = archive(cluster, outcome, Path(archive_logs)) if archive_logs is not None else []
     removal = delete([submission.app_name], kube=cluster, engine=chosen)[0] if cleanup else None
     return RunResult(submission, outcome, archived, removal)
+
+
+def _refuse_following_a_schedule(inputs: Inputs) -> None:
+    """A scheduled app runs later, once per run: there is no one driver to wait for, follow or clean up after."""
+    from sparkhelm.errors import UserError
+    from sparkhelm.ops.render import compute_values
+
+    cron = (compute_values(inputs).values.get("schedule") or {}).get("cron")
+    if cron:
+        raise UserError(
+            f"schedule.cron {cron!r}: a scheduled app starts its runs later, so --wait, --logs, --timeout, "
+            "--cleanup and --archive-logs do not apply; drop them, and follow the runs with 'sparkhelm status' "
+            "and 'sparkhelm logs'"
+        )

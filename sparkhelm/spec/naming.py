@@ -129,6 +129,11 @@ MAX_CRON_JOB_NAME = MAX_APP_NAME - len("-12345678-abcde")
 _CRON_KEEPS_NAME = MAX_CRON_JOB_NAME - len("-cron")
 
 
+def run_executor_pod(run_pod: str, executor_id: int | str) -> str:
+    """Executor `executor_id` of a scheduled run: its prefix is the run's driver pod name (templates/_schedule.tpl)."""
+    return f"{run_pod}-exec-{executor_id}"
+
+
 @dataclass(frozen=True)
 class AppNames:
     """The objects of one app, by the names the chart gives them with default values."""
