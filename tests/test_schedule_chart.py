@@ -103,7 +103,7 @@ def check_schedule(objects: list[Obj], single_run: list[Obj], *, app: str, value
     pod = {"apiVersion": "v1", "kind": "Pod", **copy.deepcopy(job["spec"]["template"])}
     pod["metadata"]["namespace"] = cron["metadata"]["namespace"]
     driver = copy.deepcopy(next(o for o in single_run if o["kind"] == "Pod"))
-    container, single = pod["spec"]["containers"][0], driver["spec"]["containers"][0]
+    container = pod["spec"]["containers"][0]
     if pod["spec"]["restartPolicy"] != "Never":
         problems.append("a run's pod must not restart its driver (same pod name, same executor names)")
     pod_name_var = next((e["name"] for e in container["env"] if _env_source(container, e["name"]) == "metadata.name"), None)
@@ -248,7 +248,7 @@ def test_a_single_run_renders_as_before(tmp_path: Path) -> None:
     kinds = [o["kind"] for o in objects]
     assert "CronJob" not in kinds and kinds.count("Pod") == 1
     conf = parse_spark_defaults(next(o for o in objects if o["kind"] == "ConfigMap")["data"]["spark-defaults.conf"])
-    assert PER_RUN <= set(conf)
+    assert set(conf) >= PER_RUN
 
 
 # --- the real Helm binaries ---------------------------------------------------------------------

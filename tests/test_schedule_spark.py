@@ -26,7 +26,6 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,7 +152,7 @@ def scheduled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scheduled]:
         for executor in first_executors:
             kubelet.wait(NS, executor.name, 30)
         run.after_delete = {
-            "pods": {name for name in cluster.cluster.names("Pod", NS)},
+            "pods": set(cluster.cluster.names("Pod", NS)),
             "jobs": _api_object(cluster, JOBS, run.jobs[0]),
             "second running": second_driver.exit_code is None,
         }
