@@ -291,3 +291,27 @@ def test_real_helm_installs_the_schedule_on_the_emulator(tmp_path: Path, helm: s
         assert cluster.names("Pod", "team-a") == [] and "nightly-driver-svc" not in cluster.names("Service", "team-a")
     finally:
         cluster.close()
+
+
+def test_sparkhelm_template_of_a_schedule_equals_a_plain_helm_render(cli: Any) -> None:
+    """The architecture's rule holds for schedules: the CLI computes values, the chart renders them."""
+    from sparkhelm.engine.manifests import format_manifest
+
+    values_result = cli("values", "-f", SCHEDULE_VALUES, "--name", "nightly")
+    assert values_result.exit_code == 0, values_result.stderr
+    values = yaml.safe_load(values_result.stdout)
+    template_result = cli("template", "-f", SCHEDULE_VALUES, "--name", "nightly", "-n", "ns-1")
+    assert template_result.exit_code == 0, template_result.stderr
+    with helm_python.Chart.load(str(CHART)) as chart:
+        plain = format_manifest(chart.render(values, name="nightly", namespace="ns-1", is_install=True))[0]
+    assert template_result.stdout == plain and "kind: CronJob" in plain
+
+
+def test_run_schedule_is_an_alias_of_the_values(cli: Any) -> None:
+    """`run --schedule X --time-zone Z` plans the objects `schedule.cron=X, schedule.timeZone=Z` render."""
+    flagged = cli("run", "--name", "nightly", "--schedule", "0 2,14 * * *", "--time-zone", "UTC", "--dry-run")
+    valued = cli("run", "--name", "nightly", "--set-string", "schedule.cron=0 2\\,14 * * *",
+                 "--set-string", "schedule.timeZone=UTC", "--dry-run")
+    assert flagged.exit_code == valued.exit_code == 0, flagged.stderr + valued.stderr
+    assert flagged.stdout == valued.stdout and "CronJob/nightly-cron" in flagged.stdout
+    assert "Pod/" not in flagged.stdout
