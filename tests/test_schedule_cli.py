@@ -240,3 +240,51 @@ def test_ttl_and_history_limits_delete_finished_runs_with_their_pods(cluster: Ru
     cluster.wait_for(lambda: len(live(cluster, JOBS)) <= 1 and len(pods(cluster, "driver")) <= 1)
     cluster.wait_for(lambda: live(cluster, JOBS) == [] and pods(cluster, "driver") == [], timeout=10)  # then the ttl
     assert [c["metadata"]["name"] for c in live(cluster, CRONJOBS)] == [cron]  # the schedule stays
+
+
+# --- how apps are read from their objects (no cluster) ------------------------------------------
+
+
+def _driver(name: str, phase: str, created: str, *, job: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": NS, "creationTimestamp": created,
+                            "labels": {"app-name": "nightly", "spark-role": "driver"}}
+    if job:
+        meta["ownerReferences"] = [{"kind": "Job", "name": job, "uid": f"uid-{job}"}]
+    state = {"terminated": {"exitCode": 0, "finishedAt": created}} if phase in ("Succeeded", "Failed") else {"running": {}}
+    return {"metadata": meta, "status": {"phase": phase, "containerStatuses": [{"name": "driver", "state": state}]}}
+
+
+def _cron(suspend: bool = False) -> dict[str, Any]:
+    return {"metadata": {"name": "nightly-cron", "namespace": NS, "creationTimestamp": "2026-03-01T00:00:00Z",
+                         "labels": {"app-name": "nightly"}, "annotations": {"sparkhelm.io/ttl": "1h"}},
+            "spec": {"schedule": "@daily", "suspend": suspend, "timeZone": "UTC",
+                     "jobTemplate": {"spec": {"template": {"spec": {"priorityClassName": "routine"}}}}},
+            "status": {"lastScheduleTime": "2026-03-02T00:00:00Z"}}
+
+
+def test_a_schedules_runs_make_one_app_that_is_never_done() -> None:
+    from sparkhelm.kube.apps import summarize_all
+
+    runs = [_driver("nightly-cron-1-a", "Succeeded", "2026-03-01T00:00:05Z", job="nightly-cron-1"),
+            _driver("nightly-cron-2-b", "Failed", "2026-03-02T00:00:05Z", job="nightly-cron-2")]
+    (app,) = summarize_all(runs, schedules=[_cron()])
+    assert (app.kind, app.phase, app.done, app.last_run, app.last_run_phase) == ("schedule", "Scheduled", False, "nightly-cron-2-b", "Failed")
+    assert (app.priority_class, app.ttl, app.time_zone, app.last_schedule) == ("routine", "1h", "UTC", "2026-03-02T00:00:00Z")
+    (suspended,) = summarize_all(runs, schedules=[_cron(suspend=True)])
+    assert suspended.phase == "Suspended" and suspended.suspend is True
+
+
+def test_runs_whose_schedule_is_gone_stand_for_their_app_until_all_ended() -> None:
+    """A CronJob deleted with its runs orphaned: the runs make an app that gc collects once none still runs."""
+    from sparkhelm.kube.apps import summarize_all
+
+    ended = _driver("nightly-cron-2-b", "Succeeded", "2026-03-02T00:00:05Z", job="nightly-cron-2")
+    running = _driver("nightly-cron-1-a", "Running", "2026-03-01T00:00:05Z", job="nightly-cron-1")
+    (app,) = summarize_all([ended, running])
+    assert (app.kind, app.phase, app.done) == ("app", "Running", False)
+    (app,) = summarize_all([ended])
+    assert (app.kind, app.phase, app.done) == ("app", "Succeeded", True)
+    # an app's own driver (no Job) next to a schedule of another name stays an app of its own
+    own = _driver("once-driver", "Running", "2026-03-01T00:00:05Z")
+    own["metadata"]["labels"]["app-name"] = "once"
+    assert sorted((a.name, a.kind) for a in summarize_all([own, ended], schedules=[_cron()])) == [("nightly", "schedule"), ("once", "app")]
