@@ -12,7 +12,7 @@ from tests.conftest import CHART, render_objects
 
 TEMPLATES = CHART / "templates"
 TOPIC_FILES = {"_names.tpl", "_labels.tpl", "_pod.tpl", "_sparkconf.tpl", "_ui.tpl", "_secrets.tpl", "_preflight.tpl",
-               "_scheduling.tpl", "_metrics.tpl", "_connect.tpl"}
+               "_scheduling.tpl", "_metrics.tpl", "_connect.tpl", "_schedule.tpl"}
 MAX_SUFFIX = 16
 LONGEST = "a" + "b" * 45 + "z"  # 47 characters, the longest allowed app-name
 

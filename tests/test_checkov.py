@@ -47,7 +47,9 @@ def _mebibytes(spark_memory: str) -> int:
 def executor_pod(template: dict, conf: dict[str, str]) -> dict:
     """The executor pod Spark builds from the template: the fields its BasicExecutorFeatureStep fills in."""
     pod = yaml.safe_load(yaml.safe_dump(template))
-    pod["metadata"].update(name=f"{conf['spark.kubernetes.executor.podNamePrefix']}-exec-1", namespace=conf["spark.kubernetes.namespace"])
+    # a scheduled run names its executors after its own driver pod (on its command line, not in the file)
+    prefix = conf.get("spark.kubernetes.executor.podNamePrefix", "example-app-cron-29000000-abcde")
+    pod["metadata"].update(name=f"{prefix}-exec-1", namespace=conf["spark.kubernetes.namespace"])
     heap = _mebibytes(conf["spark.executor.memory"])
     overhead = _mebibytes(conf.get("spark.executor.memoryOverhead", "0")) or max(384, heap // 10)
     memory = f"{heap + overhead}Mi"

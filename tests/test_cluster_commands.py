@@ -288,12 +288,17 @@ def test_list_is_one_label_selected_call_and_shows_only_this_charts_apps(cluster
     assert sorted(a["name"] for a in apps) == ["pi-a", "pi-run"]
     assert {a["name"]: a["phase"] for a in apps}["pi-a"] == "Succeeded"
     assert set(apps[0]) == {"name", "namespace", "phase", "created", "started", "finished", "priority_class",
-                            "exit_code", "reason", "message", "failure", "ttl"}
+                            "exit_code", "reason", "message", "failure", "ttl", "kind", "schedule", "time_zone",
+                            "suspend", "last_schedule", "last_run", "last_run_phase"}
+    assert {a["kind"] for a in apps} == {"app"}
     new = cluster.requests()[before:]
-    assert [method for method, _ in new] == ["GET", "GET"]  # driver pods, and the ConfigMaps that reveal orphans
+    # driver pods, the ConfigMaps that reveal orphans, the CronJobs of scheduled apps
+    assert [method for method, _ in new] == ["GET", "GET", "GET"]
     queries = [urllib.parse.parse_qs(urllib.parse.urlsplit(path).query) for _, path in new]
     assert queries[0]["labelSelector"] == ["app.kubernetes.io/name=spark-client-app,spark-role=driver"]
     assert queries[1]["labelSelector"] == ["app.kubernetes.io/name=spark-client-app,app.kubernetes.io/component=config"]
+    assert new[2][1].startswith("/apis/batch/v1/namespaces/default/cronjobs?")
+    assert queries[2]["labelSelector"] == ["app.kubernetes.io/name=spark-client-app"]
     table = cli("list").stdout.splitlines()
     assert table[0].split() == ["NAME", "PHASE", "AGE", "PRIORITY", "CLASS"]
     assert yaml.safe_load(cli("list", "-o", "yaml").stdout) == json.loads(cli("list", "-o", "json").stdout)

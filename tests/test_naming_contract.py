@@ -44,6 +44,8 @@ EVERYTHING = {
     "metrics": {"enabled": True, "podMonitor": {"enabled": True}},
 }
 NATIVE_GANG = {**EVERYTHING, "connect": {"enabled": False}, "scheduler": {"queue": "team-a", "kueue": {"enabled": True}, "gang": {"enabled": True}}}
+#: A scheduled app (schedule.cron) with every other optional object: a CronJob instead of the driver Pod and its headless Service.
+SCHEDULED = {**EVERYTHING, "connect": {"enabled": False}, "schedule": {"cron": "0 2 * * *", "concurrencyPolicy": "Allow"}}
 
 
 def expected(names: AppNames, *, native_gang: bool = False) -> dict[tuple[str, str], set[str]]:
@@ -142,15 +144,38 @@ def test_the_47_character_rule_is_the_same_in_python_the_schema_and_the_chart() 
     assert max(len(suffix) for suffix in suffixes) <= MAX_SUFFIX
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(app=app_names)
+def test_a_schedules_objects_are_named_as_spec_naming_says(app: str) -> None:
+    """The CronJob is AppNames.cron_job (cut and hashed for long names); its runs' pods fit Spark's 47 characters."""
+    names = AppNames(app)
+    objects = render(app, SCHEDULED)
+    found: dict[tuple[str, str], set[str]] = {}
+    for obj in objects:
+        found.setdefault((obj["kind"], obj["metadata"]["labels"]["app.kubernetes.io/component"]), set()).add(obj["metadata"]["name"])
+        assert label_matcher(names.selector)(obj["metadata"]["labels"])
+    single_run = {("Pod", "driver"), ("Service", "driver"), ("Service", "connect"), ("GRPCRoute", "connect")}
+    wanted = {k: v for k, v in expected(names).items() if k not in single_run}
+    assert found == {**wanted, ("CronJob", "schedule"): {names.cron_job}}
+    assert len(names.cron_job) <= naming.MAX_CRON_JOB_NAME
+    # the longest name a run's driver pod gets: <cronjob>-<minutes, 8 digits until 2160>-<5 characters>
+    assert len(f"{names.cron_job}-29999999-abcde") <= MAX_APP_NAME
+    cron = next(o for o in objects if o["kind"] == "CronJob")
+    job = cron["spec"]["jobTemplate"]
+    assert label_matcher(names.selector)(job["metadata"]["labels"])
+    assert label_matcher(names.driver_selector)(job["spec"]["template"]["metadata"]["labels"])
+    assert label_matcher(naming.DRIVER_SELECTOR)(job["spec"]["template"]["metadata"]["labels"])
+
+
 def test_every_kind_the_chart_can_render_is_in_the_one_table() -> None:
     """Pre-flight's permission table and delete's sweep come from kube.resources: no kind may be missing."""
-    objects = render("all-on") + render("all-on", NATIVE_GANG)
+    objects = render("all-on") + render("all-on", NATIVE_GANG) + render("all-on", SCHEDULED)
     entries = {kind_of(obj) for obj in objects}
     assert entries <= set(CHART_KINDS.values()), entries - set(CHART_KINDS.values())
     assert {(e.api_version, e.kind) for e in entries} >= {(o["apiVersion"], o["kind"]) for o in objects if o["kind"] != "PodGroup"}
     templates = {path.name for path in (CHART / "templates").glob("*.yaml")}
     rendered_from = set()
-    for everything in (EVERYTHING, NATIVE_GANG):
+    for everything in (EVERYTHING, NATIVE_GANG, SCHEDULED):
         rendered_from |= _sources(EmbeddedEngine().render(
             CHART, {"nameOverride": "all-on", **everything}, release="all-on", namespace="ns").manifest)
     assert templates == rendered_from, templates ^ rendered_from  # the two value sets render every template
@@ -175,9 +200,9 @@ def test_preflight_asks_for_the_native_podgroup_of_its_own_api_group() -> None:
 
 def test_an_unknown_kind_is_a_loud_bug_not_a_silent_skip() -> None:
     try:
-        access_needed([{"kind": "CronJob"}])
+        access_needed([{"kind": "DaemonSet"}])
     except LookupError as exc:
-        assert "CronJob" in str(exc) and "CHART_KINDS" in str(exc)
+        assert "DaemonSet" in str(exc) and "CHART_KINDS" in str(exc)
     else:
         raise AssertionError("an unknown kind was skipped")
 
@@ -190,7 +215,7 @@ def test_python_names_have_no_copy_outside_spec_naming() -> None:
     """No module rebuilds an object name by hand: '-driver' and friends appear only in spec/naming.py."""
     root = Path(__file__).resolve().parent.parent / "sparkhelm"
     suffixes = ('-driver"', '-driver-svc', '-ui-ingress', '-ui-svc', '-exec-', '-cm"', '-podgroup', '-metrics"', '-executors',
-                '-connect-svc', '-ui-route', '-connect-route')
+                '-connect-svc', '-ui-route', '-connect-route', '-cron"')
     offenders = []
     for path in root.rglob("*.py"):
         if path.name == "naming.py":

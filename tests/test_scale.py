@@ -22,12 +22,12 @@ def test_list_and_gc_of_1000_apps(cluster: RunningCluster, cli: Cli) -> None:
     before = len(cluster.requests())
     listed = json.loads(cli("list", "-o", "json").stdout)
     assert len(listed) == APPS
-    assert len(cluster.requests()) - before == 2  # driver pods, and the ConfigMaps that reveal orphans
+    assert len(cluster.requests()) - before == 3  # driver pods, ConfigMaps (orphans), CronJobs (schedules)
 
     before = len(cluster.requests())
     dry = cli("gc", "--older-than", "2h", "--dry-run")
     assert len(dry.stdout.splitlines()) == 40
-    assert len(cluster.requests()) - before == 2
+    assert len(cluster.requests()) - before == 3
 
     before = len(cluster.requests())
     real = cli("gc", "--older-than", "2h")

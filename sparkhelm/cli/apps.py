@@ -25,13 +25,40 @@ def list_apps(args: argparse.Namespace) -> None:
         flags.note("no apps found")
         return
     now = datetime.datetime.now(tz=datetime.UTC)
+    schedules = [a for a in apps if a.kind == "schedule"]
+    apps = [a for a in apps if a.kind != "schedule"]
     headers = (["namespace"] if args.all_namespaces else []) + ["name", "phase", "age", "priority class"]
     rows = [
         ([a.namespace] if args.all_namespaces else [])
         + [a.name, a.phase, format_duration(a.age(now)), a.priority_class]
         for a in apps
     ]
-    sys.stdout.write(table(headers, rows))
+    if rows:
+        sys.stdout.write(table(headers, rows))
+    if schedules:
+        sys.stdout.write(("\n" if rows else "") + _schedules_table(schedules, now, args.all_namespaces))
+
+
+def _schedules_table(schedules: list[Any], now: Any, all_namespaces: bool) -> str:
+    """Scheduled apps (CronJobs): when they run, whether they are suspended, their latest run."""
+    from sparkhelm.cli.output import table
+    from sparkhelm.kube.apps import parse_time
+    from sparkhelm.spec.durations import format_duration
+
+    def ago(when: str | None) -> str:
+        moment = parse_time(when)
+        return f"{format_duration((now - moment).total_seconds())} ago" if moment else ""
+
+    headers = (["namespace"] if all_namespaces else []) + [
+        "schedule", "cron", "time zone", "suspend", "last schedule", "last run", "last run phase", "age"
+    ]
+    rows = [
+        ([s.namespace] if all_namespaces else [])
+        + [s.name, s.schedule, s.time_zone, str(s.suspend).lower(), ago(s.last_schedule), s.last_run,
+           s.last_run_phase, format_duration(s.age(now))]
+        for s in schedules
+    ]
+    return table(headers, rows)
 
 
 def status(args: argparse.Namespace) -> None:
@@ -44,6 +71,9 @@ def status(args: argparse.Namespace) -> None:
         sys.stdout.write(structured(state.to_dict(), args.output))
         return
     a = state.app
+    if a.kind == "schedule":
+        sys.stdout.write(_schedule_fields(state))
+        return
     executors = ", ".join(f"{count} {phase}" for phase, count in state.executors.items()) or "none"
     ui = state.ui or f"sparkhelm ui {a.name} -n {a.namespace}"
     rows: list[tuple[str, Any]] = [
@@ -64,12 +94,54 @@ def status(args: argparse.Namespace) -> None:
     sys.stdout.write(fields(rows))
 
 
+def _schedule_fields(state: Any) -> str:
+    """`status` of a scheduled app: its CronJob, then its runs (newest first) and the latest run's executors."""
+    from sparkhelm.cli.output import fields
+    from sparkhelm.spec.naming import AppNames
+    from sparkhelm.spec.schedule import next_runs
+
+    a = state.app
+    ui_port = "4040:4040 (a running run's UI)"
+    executors = ", ".join(f"{count} {phase}" for phase, count in state.executors.items()) or "none"
+    following = "suspended" if a.suspend else next_runs(a.schedule, a.time_zone)[0].isoformat(timespec="minutes")
+    runs = []
+    for r in state.runs:
+        line = f"{r['driver_pod']}  {r['phase']}"
+        line += f" (exit code {r['exit_code']})" if r["exit_code"] not in (None, 0) else ""
+        line += f"  started {r['started']}" if r["started"] else ""
+        runs.append(line + (f"  finished {r['finished']}" if r["finished"] else ""))
+    rows: list[tuple[str, Any]] = [
+        ("app", a.name),
+        ("namespace", a.namespace),
+        ("kind", "schedule"),
+        ("schedule", a.schedule),
+        ("time zone", a.time_zone or "the cluster's (usually UTC)"),
+        ("phase", a.phase),
+        ("suspend", str(a.suspend).lower()),
+        ("next run", following),
+        ("last schedule", a.last_schedule),
+        ("last run", a.last_run),
+        ("last run phase", a.last_run_phase),
+        ("executors", executors if state.runs else ""),
+        ("created", a.created),
+        ("ui", state.ui or f"kubectl port-forward -n {a.namespace} svc/{AppNames(a.name).ui_service} {ui_port}"),
+    ]
+    text = fields(rows)
+    if runs:
+        text += "runs (newest first; 'sparkhelm logs APP --run N' shows run N):\n"
+        text += "".join(f"  {index}. {line}\n" for index, line in enumerate(runs, start=1))
+    return text
+
+
 def logs(args: argparse.Namespace) -> int:
-    """Print the driver's (or an executor's) log."""
+    """Print the driver's (or an executor's) log; of a schedule, its latest run's (or --run N, --previous)."""
     from sparkhelm.ops.inspect import logs as read_logs
 
     try:
-        read_logs(args.app, kube=flags.kube(args), follow_log=args.follow, executor=args.executor, echo=flags.echo)
+        read_logs(
+            args.app, kube=flags.kube(args), follow_log=args.follow, executor=args.executor, echo=flags.echo,
+            run=args.run, previous=args.previous,
+        )
     except KeyboardInterrupt:
         return 130
     return 0
@@ -201,6 +273,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("app", metavar="APP", help="The app name.")
     p.add_argument("-f", "--follow", action="store_true", help="Keep printing until the container ends.")
     p.add_argument("--executor", metavar="ID", help="An executor's log instead of the driver's (ID or pod name).")
+    p.add_argument(
+        "--run", metavar="N",
+        help="A scheduled app's run: 1 = the latest (default), 2 = the one before..., or its driver pod or Job name.",
+    )
+    p.add_argument("--previous", action="store_true", help="A scheduled app's run before the latest (--run 2).")
     flags.add_cluster_flags(p)
     p.set_defaults(handler=logs)
 

@@ -23,11 +23,39 @@ def _dry_run(args: argparse.Namespace) -> None:
     flags.echo("dry run: nothing was sent to a cluster")
 
 
+def _schedule_flags(args: argparse.Namespace) -> None:
+    """--schedule and --time-zone: checked, then added as `--set-string schedule.cron=...` (aliases of the values)."""
+    from sparkhelm.errors import UserError
+    from sparkhelm.spec import schedule
+
+    if args.schedule is None and args.time_zone is None:
+        return
+    given = {"schedule": {"cron": args.schedule or "", "timeZone": args.time_zone or ""}}
+    schedule.check(given, cron_source="--schedule", zone_source="--time-zone")
+    if args.schedule is not None and not args.schedule.strip():
+        raise UserError("--schedule is empty: give a cron expression such as '0 2 * * *', or drop --schedule")
+    following = args.wait or args.logs or args.cleanup or args.archive_logs is not None or args.timeout is not None
+    if args.schedule is not None and following:
+        raise UserError(
+            "--schedule starts its runs later: --wait, --logs, --timeout, --cleanup and --archive-logs do not "
+            "apply; drop them, and follow the runs with 'sparkhelm status APP' and 'sparkhelm logs APP'"
+        )
+
+    def escaped(text: str) -> str:  # Helm's --set syntax: a comma separates assignments, a backslash escapes
+        return text.replace("\\", "\\\\").replace(",", "\\,")
+
+    if args.schedule is not None:
+        args.set_strings = [*args.set_strings, f"schedule.cron={escaped(args.schedule.strip())}"]
+    if args.time_zone is not None:
+        args.set_strings = [*args.set_strings, f"schedule.timeZone={escaped(args.time_zone)}"]
+
+
 def run(args: argparse.Namespace) -> int:
     """Submit the application; with --wait, follow it and exit with Spark's result."""
     from sparkhelm.errors import UserError
     from sparkhelm.spec.durations import parse_duration
 
+    _schedule_flags(args)
     if args.retries < 0:
         raise UserError(f"--retries {args.retries}: give 0 or more attempts to add")
     following = (
@@ -58,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
             flags.note(f"sparkhelm: warning: {warning}")
         flags.echo(f"app:        {submission.app_name}")
         flags.echo(f"namespace:  {submission.namespace}")
+        if submission.schedule:
+            _show_schedule(submission)
+            return
         flags.echo(f"driver pod: {submission.driver_pod}")
         flags.echo(f"ui:         {submission.ui_url or submission.ui_command}")
         flags.echo(f"logs:       {submission.logs_command}")
@@ -92,6 +123,20 @@ def run(args: argparse.Namespace) -> int:
         )
         return 130
     return report(result)
+
+
+def _show_schedule(submission: Any) -> None:
+    """What a scheduled app's install says: when it runs next, and where its runs are seen."""
+    from sparkhelm.spec.schedule import next_runs
+
+    zone = submission.time_zone or "the cluster's time zone, usually UTC"
+    following = next_runs(submission.schedule, submission.time_zone)[0]
+    context = submission.connection.context
+    where = f"-n {submission.namespace}" + (f" --kube-context {context}" if context else "")
+    flags.echo(f"schedule:   {submission.schedule} ({zone})")
+    flags.echo(f"next run:   {following.isoformat(timespec='minutes')}")
+    flags.echo(f"runs:       sparkhelm status {submission.app_name} {where}")
+    flags.echo(f"logs:       sparkhelm logs {submission.app_name} {where} (the latest run)")
 
 
 def report(result: Any) -> int:
@@ -157,5 +202,14 @@ def register(subparsers: Any) -> None:
     )
     group.add_argument(
         "--archive-logs", metavar="DIR", help="Save the driver log and status to DIR/<app>/ (implies --wait)."
+    )
+    group = p.add_argument_group("scheduled runs (a CronJob: each run is a Job whose pod is the driver)")
+    group.add_argument(
+        "--schedule", metavar="CRON",
+        help="Run on this schedule instead of now: '0 2 * * *', '@daily' (sets schedule.cron).",
+    )
+    group.add_argument(
+        "--time-zone", metavar="TZ",
+        help="Time zone of the schedule: Europe/Paris (sets schedule.timeZone; default: the cluster's).",
     )
     p.set_defaults(handler=run)

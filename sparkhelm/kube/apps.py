@@ -84,6 +84,16 @@ class AppSummary(NamedTuple):
     failure: str = ""
     #: The app's own time to live after it ends (the chart's `ttl` value), "" when it has none.
     ttl: str = ""
+    #: "app" (one run: a driver pod) or "schedule" (a CronJob whose runs are Jobs; schedule.cron).
+    kind: str = "app"
+    #: A schedule's cron expression, time zone ("" for the controller's), whether it is suspended.
+    schedule: str = ""
+    time_zone: str = ""
+    suspend: bool | None = None
+    #: When the schedule last started a run, that run's driver pod and its phase.
+    last_schedule: str | None = None
+    last_run: str = ""
+    last_run_phase: str = ""
 
     @property
     def done(self) -> bool:
@@ -156,9 +166,74 @@ def orphan(leftover: Obj) -> AppSummary:
     )
 
 
-def summarize_all(driver_pods: Sequence[Obj], leftovers: Sequence[Obj] = ()) -> list[AppSummary]:
-    """Apps sorted by namespace, then newest first: one per driver pod, one per leftover without a driver."""
-    apps = [summarize(pod) for pod in driver_pods]
+def is_run(pod: Obj) -> bool:
+    """Whether a driver pod is a scheduled run: a Job's pod (the Job controller made it), not an app's own driver."""
+    return any(ref.get("kind") == "Job" for ref in (pod.get("metadata") or {}).get("ownerReferences") or [])
+
+
+def newest_first(pods: Sequence[Obj]) -> list[Obj]:
+    """Pods (a schedule's runs) from the newest to the oldest."""
+
+    def created(pod: Obj) -> tuple[str, str]:
+        meta = pod.get("metadata") or {}
+        return str(meta.get("creationTimestamp") or ""), str(meta.get("name") or "")
+
+    return sorted(pods, key=created, reverse=True)
+
+
+def summarize_schedule(cron_job: Obj, runs: Sequence[Obj] = ()) -> AppSummary:
+    """A scheduled app, from its CronJob and its runs' driver pods: never done itself (gc leaves it alone)."""
+    meta = cron_job.get("metadata") or {}
+    spec = cron_job.get("spec") or {}
+    pod_spec = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec") or {}
+    last = newest_first(runs)[0] if runs else None
+    suspended = bool(spec.get("suspend"))
+    return AppSummary(
+        name=(meta.get("labels") or {}).get("app-name") or meta.get("name", ""),
+        namespace=meta.get("namespace", ""),
+        phase="Suspended" if suspended else "Scheduled",
+        created=meta.get("creationTimestamp"),
+        started=None,
+        finished=None,
+        priority_class=pod_spec.get("priorityClassName") or "",
+        exit_code=None,
+        reason="",
+        message="",
+        ttl=str((meta.get("annotations") or {}).get(TTL_ANNOTATION) or ""),
+        kind="schedule",
+        schedule=str(spec.get("schedule") or ""),
+        time_zone=str(spec.get("timeZone") or ""),
+        suspend=suspended,
+        last_schedule=(cron_job.get("status") or {}).get("lastScheduleTime"),
+        last_run=str((last.get("metadata") or {}).get("name") or "") if last else "",
+        last_run_phase=summarize(last).phase if last else "",
+    )
+
+
+def summarize_all(
+    driver_pods: Sequence[Obj], leftovers: Sequence[Obj] = (), schedules: Sequence[Obj] = ()
+) -> list[AppSummary]:
+    """Apps sorted by namespace, then newest first: one per driver pod, schedule, or leftover without a driver.
+
+    A schedule's runs are not apps of their own. Runs whose CronJob is gone stand for their app (the one
+    still running first), so that `gc` collects them once they ended.
+    """
+    runs: dict[tuple[str, str], list[Obj]] = {}
+    singles = []
+    for pod in driver_pods:
+        if is_run(pod):
+            meta = pod.get("metadata") or {}
+            runs.setdefault((meta.get("namespace", ""), (meta.get("labels") or {}).get("app-name", "")), []).append(pod)
+        else:
+            singles.append(pod)
+    apps = [summarize(pod) for pod in singles]
+    for cron_job in schedules:
+        meta = cron_job.get("metadata") or {}
+        key = (meta.get("namespace", ""), (meta.get("labels") or {}).get("app-name", ""))
+        apps.append(summarize_schedule(cron_job, runs.pop(key, [])))
+    for unscheduled in runs.values():
+        ordered = newest_first(unscheduled)
+        apps.append(summarize(next((p for p in ordered if summarize(p).phase not in TERMINAL), ordered[0])))
     seen = {(a.namespace, a.name) for a in apps}
     for obj in leftovers:
         candidate = orphan(obj)
@@ -205,18 +280,37 @@ def ui_url(ingress: Obj | None) -> str | None:
 
 
 class AppStatus(NamedTuple):
-    """What `sparkhelm status` shows."""
+    """What `sparkhelm status` shows (for a schedule: its latest run's driver pod and executors, and its runs)."""
 
     app: AppSummary
     driver_pod: str
     executors: dict[str, int]
     ui: str | None = None
+    #: A schedule's runs, newest first (`run_record`s); empty for an app of one run.
+    runs: Sequence[Obj] = ()
 
     def to_dict(self) -> Obj:
-        """Stable JSON: the summary keys plus driver_pod, executors (count by phase) and ui."""
+        """Stable JSON: the summary keys plus driver_pod, executors (count by phase), ui and runs (a schedule's)."""
         data = self.app.to_dict()
-        data.update({"driver_pod": self.driver_pod, "executors": dict(self.executors), "ui": self.ui})
+        data.update({"driver_pod": self.driver_pod, "executors": dict(self.executors), "ui": self.ui,
+                     "runs": list(self.runs)})
         return data
+
+
+def run_record(pod: Obj) -> Obj:
+    """One run of a schedule, as `status` shows it: its driver pod, phase, times, exit code and failure line."""
+    run = summarize(pod)
+    return {"driver_pod": (pod.get("metadata") or {}).get("name", ""), "phase": run.phase, "created": run.created,
+            "started": run.started, "finished": run.finished, "exit_code": run.exit_code, "failure": run.failure}
+
+
+def owned_by(pods: Sequence[Obj], owner: Obj) -> list[Obj]:
+    """The pods that name `owner` (by uid) in their ownerReferences: a run's executors."""
+    uid = (owner.get("metadata") or {}).get("uid")
+    return [
+        pod for pod in pods
+        if any(ref.get("uid") == uid for ref in (pod.get("metadata") or {}).get("ownerReferences") or [])
+    ]
 
 
 def executors_by_phase(pods: list[Obj]) -> dict[str, int]:

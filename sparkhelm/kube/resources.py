@@ -47,9 +47,11 @@ def _kinds(*kinds: Kind) -> dict[str, Kind]:
 QUALIFIED_POD_GROUP = "PodGroup.scheduling.k8s.io"
 
 
-#: Every kind the chart can render, in the order `delete` sweeps them (pods first: executors and the
-#: driver stop using the rest).
+#: Every kind the chart can render, in the order `delete` sweeps them: a schedule's CronJob first (no new
+#: run starts), then its runs' Jobs, then pods (executors and the driver stop using the rest).
 CHART_KINDS = _kinds(
+    Kind("CronJob", "batch", "v1", "cronjobs"),
+    Kind("Job", "batch", "v1", "jobs"),
     Kind("Pod", "", "v1", "pods"),
     Kind("Service", "", "v1", "services"),
     Kind("ConfigMap", "", "v1", "configmaps"),

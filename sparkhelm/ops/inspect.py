@@ -11,13 +11,18 @@ from sparkhelm.kube.apps import (
     AppStatus,
     AppSummary,
     executors_by_phase,
+    is_run,
+    newest_first,
     orphan,
+    owned_by,
+    run_record,
     summarize,
     summarize_all,
+    summarize_schedule,
     ui_url,
 )
 from sparkhelm.kube.cluster import Cluster
-from sparkhelm.spec.naming import DRIVER_SELECTOR, AppNames, validate_app_name
+from sparkhelm.spec.naming import CHART_SELECTOR, DRIVER_SELECTOR, AppNames, run_executor_pod, validate_app_name
 
 if TYPE_CHECKING:
     from sparkhelm.kube.connection import Connection, KubeTarget
@@ -29,11 +34,12 @@ LEFTOVER_SELECTOR = "app.kubernetes.io/name=spark-client-app,app.kubernetes.io/c
 def list_apps(
     *, kube: KubeTarget | Connection | Cluster | None = None, all_namespaces: bool = False
 ) -> list[AppSummary]:
-    """The apps of this chart in the namespace (or all namespaces): two LISTs, driver pods and ConfigMaps."""
+    """The apps of this chart in the namespace (or all namespaces): LISTs of driver pods, ConfigMaps and CronJobs."""
     cluster = Cluster.of(kube)
     pods = cluster.objects("Pod", DRIVER_SELECTOR, everywhere=all_namespaces)
     leftovers = cluster.objects("ConfigMap", LEFTOVER_SELECTOR, everywhere=all_namespaces)
-    return summarize_all(pods, leftovers)
+    schedules = cluster.objects("CronJob", CHART_SELECTOR, everywhere=all_namespaces)
+    return summarize_all(pods, leftovers, schedules)
 
 
 def finished_apps(
@@ -52,6 +58,9 @@ def status(app_name: str, *, kube: KubeTarget | Connection | Cluster | None = No
     cluster = Cluster.of(kube)
     names = AppNames(app_name)
     pod = cluster.pod(names.driver_pod)
+    cron_job = cluster.get("CronJob", names.cron_job) if pod is None else None
+    if cron_job is not None:
+        return _schedule_status(cluster, names, cron_job)
     if pod is None:
         leftover = cluster.get("ConfigMap", names.config_map)
         if leftover is None:
@@ -67,16 +76,56 @@ def status(app_name: str, *, kube: KubeTarget | Connection | Cluster | None = No
     )
 
 
-def _log_pod(names: AppNames, executor: str | None) -> str:
-    if executor is None:
-        return names.driver_pod
-    if executor.isdigit():
-        return names.executor_pod(executor)
-    if executor.startswith(names.executor_pod("")):
-        return executor
-    raise UserError(
-        f"--executor {executor!r}: give the executor ID (1, 2, ...) or its pod name {names.executor_pod('N')}"
+def _schedule_status(cluster: Cluster, names: AppNames, cron_job: dict[str, object]) -> AppStatus:
+    """A schedule's status: the CronJob, its runs (newest first), the latest run's executors."""
+    runs = newest_first([p for p in cluster.objects("Pod", names.driver_selector) if is_run(p)])
+    executors = owned_by(cluster.objects("Pod", names.executor_selector), runs[0]) if runs else []
+    return AppStatus(
+        app=summarize_schedule(cron_job, runs),
+        driver_pod=str(runs[0]["metadata"]["name"]) if runs else "",
+        executors=executors_by_phase(executors),
+        ui=ui_url(cluster.get("Ingress", names.ui_ingress)),
+        runs=[run_record(p) for p in runs],
     )
+
+
+def _chosen_run(cluster: Cluster, names: AppNames, run: str | None, previous: bool) -> str | None:
+    """The driver pod of a schedule's run: the latest, or the one asked for; None when the app is no schedule.
+
+    `run`: 1 = the latest, 2 = the one before, ..., or a run's driver pod or Job name; `previous`: 2.
+    """
+    if run is not None and previous:
+        raise UserError("--run and --previous: give one of them (--previous is --run 2)")
+    if cluster.get("CronJob", names.cron_job) is None:
+        if run is not None or previous:
+            raise UserError(
+                f"--run/--previous: {names.app} is not a scheduled app (it has no CronJob {names.cron_job})"
+            )
+        return None
+    runs = newest_first([p for p in cluster.objects("Pod", names.driver_selector) if is_run(p)])
+    shown = f"'sparkhelm status {names.app} -n {cluster.namespace}' lists its runs"
+    if run is not None and not run.isdigit():
+        for pod in runs:
+            meta = pod["metadata"]
+            if run in (meta["name"], (meta.get("labels") or {}).get("batch.kubernetes.io/job-name")):
+                return str(meta["name"])
+        raise NotFoundError(f"--run {run!r}: no run of {names.app} has that driver pod or Job name; {shown}")
+    index = int(run) if run is not None else (2 if previous else 1)
+    if index < 1 or index > len(runs):
+        what = "no run yet" if not runs else f"{len(runs)} run(s) kept"
+        raise NotFoundError(f"{names.app} has {what}, so no run number {index}; {shown}")
+    return str(runs[index - 1]["metadata"]["name"])
+
+
+def _log_pod(names: AppNames, executor: str | None, run_pod: str | None = None) -> str:
+    if executor is None:
+        return run_pod or names.driver_pod
+    pattern = run_executor_pod(run_pod, "N") if run_pod else names.executor_pod("N")
+    if executor.isdigit():
+        return run_executor_pod(run_pod, executor) if run_pod else names.executor_pod(executor)
+    if executor.startswith(pattern.removesuffix("N")):
+        return executor
+    raise UserError(f"--executor {executor!r}: give the executor ID (1, 2, ...) or its pod name {pattern}")
 
 
 def logs(
@@ -86,12 +135,21 @@ def logs(
     follow_log: bool = False,
     executor: str | None = None,
     echo: Callable[[str], None] = print,
+    run: str | None = None,
+    previous: bool = False,
 ) -> None:
-    """Print the driver's (or an executor's) log; with `follow_log`, until the container ends."""
+    """Print the driver's (or an executor's) log; with `follow_log`, until the container ends.
+
+    For a schedule, the latest run's (`run`: a run number, 1 = latest, or a driver pod or Job name;
+    `previous`: the run before the latest).
+    """
     validate_app_name(app_name, source="APP")
     names = AppNames(app_name)
-    pod = _log_pod(names, executor)
     cluster = Cluster.of(kube)
+    run_pod = None
+    if cluster.pod(names.driver_pod) is None or run is not None or previous:
+        run_pod = _chosen_run(cluster, names, run, previous)
+    pod = _log_pod(names, executor, run_pod)
     if cluster.pod(pod) is None:
         what = f"executor pod {pod}" if executor else f"app {app_name}"
         raise NotFoundError(
@@ -105,6 +163,7 @@ def logs(
         from sparkhelm.ops.follow import Follower
 
         waiting = Follower(cluster, app_name, timeout=None, echo=echo, notice=lambda _: None)
+        waiting.pod_name = pod  # a scheduled run's driver pod has the name its Job gave it
         waiting.wait_until(lambda state: summarize(state).phase != "Pending")
     for line in cluster.follow_log(pod, deadline=math.inf):
         echo(line)

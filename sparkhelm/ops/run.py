@@ -106,9 +106,11 @@ def run(
     from sparkhelm.ops.follow import archive, follow
     from sparkhelm.ops.remove import delete
 
+    following = wait or logs or cleanup or archive_logs is not None or retries > 0 or start_timeout is not None
+    if following:
+        _refuse_following_a_schedule(inputs)
     cluster = Cluster.of(kube)
     chosen = engine_of(engine)
-    following = wait or logs or cleanup or archive_logs is not None or retries > 0 or start_timeout is not None
     deadline: float | None = None  # set when the first wait starts: `timeout` bounds every wait together
     backoff = retry_backoff
     retried: list[Attempt] = []
@@ -161,3 +163,18 @@ def run(
         backoff = min(backoff * 2, MAX_BACKOFF)
         attempt += 1
         # The same inputs: a generated name is generated anew, an exact one (--name) is used again.
+
+
+def _refuse_following_a_schedule(inputs: Inputs) -> None:
+    """A scheduled app runs later, once per run: there is no one driver to wait for, follow or clean up after."""
+    from sparkhelm.errors import UserError
+    from sparkhelm.ops.render import compute_values
+
+    cron = (compute_values(inputs).values.get("schedule") or {}).get("cron")
+    if cron:
+        raise UserError(
+            f"schedule.cron {cron!r}: a scheduled app starts its runs later, so --wait, --logs, --timeout, "
+            "--cleanup, --archive-logs, --retries and --start-timeout do not apply (the Job's retries value "
+            "does that per run); drop them, and follow the runs with 'sparkhelm status' "
+            "and 'sparkhelm logs'"
+        )

@@ -35,6 +35,9 @@ class Submission:
     ui_url: str | None
     connection: Connection = field(repr=False, compare=False)
     warnings: list[str] = field(default_factory=list)
+    #: A scheduled app's cron expression and time zone (schedule.cron, schedule.timeZone); "" for one run now.
+    schedule: str = ""
+    time_zone: str = ""
 
     @property
     def _where(self) -> str:
@@ -79,11 +82,14 @@ def submit(
             raise type(exc)(f"{exc} (and removing the partial install failed: {cleanup})") from None
         raise type(exc)(f"{exc} (the partial install was removed)") from None
     ingress = next((o for o in objects if o.get("kind") == "Ingress"), None)
+    schedule = app.values.get("schedule") or {}
     return Submission(
         app_name=app.app_name,
         namespace=cluster.namespace,
-        driver_pod=AppNames(app.app_name).driver_pod,
+        driver_pod="" if schedule.get("cron") else AppNames(app.app_name).driver_pod,
         ui_url=ui_url(ingress),
         connection=cluster.connection,
         warnings=warnings,
+        schedule=str(schedule.get("cron") or ""),
+        time_zone=str(schedule.get("timeZone") or ""),
     )

@@ -56,6 +56,10 @@ def compute(
     user = user_values(values_files, sets, set_strings)
     effective = coalesce(shared_default_values(chart_dir), user)  # read-only: coalesce copies nothing
     schema.check(chart_dir, effective, quick_check)
+    if (effective.get("schedule") or {}).get("cron"):  # what the schema's pattern cannot tell (spec.schedule)
+        from sparkhelm.spec import schedule
+
+        schedule.check(effective)
     app_name = choose_app_name(effective, name)
     computed: dict[str, Any] = {"nameOverride": app_name}
     computed.update((key, value) for key, value in user.items() if key != "nameOverride")

@@ -13,6 +13,7 @@ with a chance of about 1 in 550; with 51 bits it is about 1 in 700,000.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import NamedTuple
 
@@ -121,6 +122,16 @@ CHART_SELECTOR = f"app.kubernetes.io/name={CHART_NAME}"
 DRIVER_SELECTOR = f"{CHART_SELECTOR},spark-role=driver"
 #: The longest suffix the chart adds to an app-name (`-driver-netpol`): 47 + 16 <= 63, no truncation.
 MAX_SUFFIX = 16
+#: The longest CronJob name of a scheduled app: its runs' driver pods are `<cronjob>-<8 digits>-<5 chars>`,
+#: and that pod name is the run's executor name prefix (at most MAX_APP_NAME).
+MAX_CRON_JOB_NAME = MAX_APP_NAME - len("-12345678-abcde")
+#: App-names up to this long keep their CronJob name `<app>-cron`; longer ones are cut and hashed.
+_CRON_KEEPS_NAME = MAX_CRON_JOB_NAME - len("-cron")
+
+
+def run_executor_pod(run_pod: str, executor_id: int | str) -> str:
+    """Executor `executor_id` of a scheduled run: its prefix is the run's driver pod name (templates/_schedule.tpl)."""
+    return f"{run_pod}-exec-{executor_id}"
 
 
 class AppNames(NamedTuple):
@@ -212,6 +223,24 @@ class AppNames(NamedTuple):
     def ui_tls_secret(self) -> str:
         """The default Secret of the UI Ingress' certificate."""
         return f"{self.app}-ui-tls"
+
+    @property
+    def cron_job(self) -> str:
+        """The CronJob of a scheduled app (schedule.cron): `<app>-cron`, cut and hashed past 27 characters.
+
+        Its runs' driver pods are `<cronjob>-<minutes>-<5 chars>` (the CronJob and Job controllers name
+        them), and each run's executor prefix is that pod name: at most 47 characters, so the CronJob
+        name has at most 32 (templates/_names.tpl says the same).
+        """
+        if len(self.app) <= _CRON_KEEPS_NAME:
+            return f"{self.app}-cron"
+        digest = hashlib.sha256(self.app.encode()).hexdigest()[:6]
+        return f"{self.app[:20].strip('-')}-{digest}-cron"
+
+    @property
+    def driver_selector(self) -> str:
+        """The driver pods of this app: the one driver, or every run of a schedule."""
+        return f"{self.selector},spark-role=driver"
 
     @property
     def executor_prefix(self) -> str:

@@ -8,6 +8,12 @@ in _preflight.tpl). Every object name is <app>-<suffix> with a suffix of at most
 including the dash, so every name is at most 63 characters and nothing needs truncating.
 The longest suffixes today are "-driver-netpol" and "-connect-route" (14). A new object keeps its suffix within 16;
 tests/test_chart_names.py checks both the rule and this comment.
+
+One name is shorter on purpose: the CronJob of a scheduled app (spark-client-app.cronJobName). Its runs'
+driver pods are named <cronjob>-<minutes since 1970, 8 digits>-<5 random characters> by the CronJob and Job
+controllers, and that pod name is each run's executor name prefix (47 characters at most), so the CronJob
+name has at most 32: <app>-cron up to 27-character app-names, else the app-name cut to 20 characters, 6 hex
+characters of its SHA-256 (two long names with one beginning stay apart) and -cron.
 */}}
 
 {{/* The app-name (string): nameOverride, else the release name. */}}
@@ -116,4 +122,18 @@ group of scheduler.kueue (the Workload object Kueue creates for the group takes 
 */}}
 {{- define "spark-client-app.executorGroupName" -}}
 {{- include "spark-client-app.appName" . }}-executors
+{{- end -}}
+
+
+{{/*
+Name of the CronJob of a scheduled app (schedule.cron): <app>-cron, or <first 20 characters of app>-<6 hex of
+sha256(app)>-cron for app-names longer than 27, so that every run's driver pod name fits 47 characters (see above).
+*/}}
+{{- define "spark-client-app.cronJobName" -}}
+{{- $app := include "spark-client-app.appName" . -}}
+{{- if le (len $app) 27 -}}
+{{- printf "%s-cron" $app -}}
+{{- else -}}
+{{- printf "%s-%s-cron" (trunc 20 $app | trimAll "-") (sha256sum $app | trunc 6) -}}
+{{- end -}}
 {{- end -}}

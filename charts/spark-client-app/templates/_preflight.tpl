@@ -11,6 +11,7 @@ through the chart, so its users get the same checks.
 {{/* Runs every check below. */}}
 {{- define "spark-client-app.preflight" -}}
 {{- include "spark-client-app.checkAppName" . -}}
+{{- include "spark-client-app.checkScheduleRules" . -}}
 {{- include "spark-client-app.refuseWiringKeys" . -}}
 {{- include "spark-client-app.refuseCredentials" . -}}
 {{- include "spark-client-app.refuseSnippets" . -}}
@@ -386,6 +387,24 @@ NetworkPolicy would drop.
 {{- end -}}
 {{- if and $v.networkPolicy.enabled (not $m.scraperPeers) (ne $v.ui.service.type "NodePort") -}}
 {{- fail "metrics.enabled with networkPolicy.enabled needs metrics.scraperPeers: without a peer the NetworkPolicy drops Prometheus' scrapes of the driver; set the namespace of your Prometheus there, or networkPolicy.enabled=false" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rules of scheduled runs (schedule.cron), each value valid on its own: what a CronJob's runs cannot be.
+*/}}
+{{- define "spark-client-app.checkScheduleRules" -}}
+{{- $v := .Values -}}
+{{- if include "spark-client-app.scheduled" . -}}
+{{- if include "spark-client-app.connectEnabled" . -}}
+{{- fail "schedule.cron with connect.enabled: a Spark Connect server runs until it is stopped, a scheduled run ends with its application; set connect.enabled=false, or remove schedule.cron" -}}
+{{- end -}}
+{{- if ne (include "spark-client-app.driverRestartPolicy" .) "Never" -}}
+{{- fail "schedule.cron with driver.restartPolicy OnFailure: a restarted driver container keeps its pod's name, and so its executors' names, which the failed attempt still holds; set driver.restartPolicy=Never and schedule.retries (each retry is a new pod)" -}}
+{{- end -}}
+{{- if $v.scheduler.kueue.enabled -}}
+{{- fail "schedule.cron with scheduler.kueue.enabled: Kueue's pod integration skips a driver pod owned by a Job, so its executors would wait for an admission that never comes; remove one of them" -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -68,14 +68,18 @@ dict spares a toYaml/fromYaml round trip.
 {{- $_ := set $conf "spark.submit.deployMode" "client" -}}
 {{- $_ := set $conf "spark.app.name" ($v.app.name | default $app) -}}
 {{- $_ := set $conf "spark.kubernetes.namespace" .Release.Namespace -}}
+{{- /* A scheduled run's pod name and IP are its own: given on its command line (_schedule.tpl), not here. */ -}}
+{{- $scheduled := include "spark-client-app.scheduled" . -}}
+{{- if not $scheduled -}}
 {{- $_ := set $conf "spark.kubernetes.driver.pod.name" (include "spark-client-app.driverPodName" .) -}}
 {{- $_ := set $conf "spark.kubernetes.executor.podNamePrefix" $app -}}
+{{- end -}}
 {{- $_ := set $conf "spark.kubernetes.executor.podTemplateFile" (printf "%s/executor-pod-template.yaml" (include "spark-client-app.sparkConfDir" .)) -}}
 {{- $_ := set $conf "spark.kubernetes.executor.podTemplateContainerName" "executor" -}}
 {{- $_ := set $conf "spark.kubernetes.container.image" (include "spark-client-app.imageRef" .) -}}
 {{- $_ := set $conf "spark.kubernetes.container.image.pullPolicy" $v.image.pullPolicy -}}
 {{- with include "spark-client-app.pullSecretNames" . | fromYamlArray }}{{ $_ := set $conf "spark.kubernetes.container.image.pullSecrets" (join "," .) }}{{ end -}}
-{{- $_ := set $conf "spark.driver.host" (printf "%s.%s.svc" (include "spark-client-app.driverServiceName" .) .Release.Namespace) -}}
+{{- if not $scheduled }}{{ $_ := set $conf "spark.driver.host" (printf "%s.%s.svc" (include "spark-client-app.driverServiceName" .) .Release.Namespace) }}{{ end -}}
 {{- /* Executors dial spark.driver.host, the headless Service, not the driver's pod IP (Spark 4's default):
   the same path on Spark 3 and 4 images, and the Service's selector and ports are what the wiring
   tests prove (tests/test_spark_breakage.py shows a broken Service unnoticed under the default). */ -}}

@@ -1,6 +1,8 @@
 {{/*
 Exactly what `sparkhelm gc` does through the API server, as RBAC rules:
-  find apps:     list driver pods and ConfigMaps by label (an app without its driver pod is orphaned);
+  find apps:     list driver pods, ConfigMaps and CronJobs by label (an app without its driver pod is orphaned;
+                 an app with a CronJob is a schedule, never collected: its runs are deleted by their Jobs'
+                 ttlSecondsAfterFinished and the CronJob's history limits);
   sweep:         list, by the chart's labels, and delete every kind spark-client-app renders
                  (tests/test_gc_chart.py holds this list against sparkhelm.kube.resources.CHART_KINDS);
   uninstall:     Helm reads the release records (Secrets labelled owner=helm: get, list), marks the
@@ -15,6 +17,9 @@ Helm's by label: these verbs reach every Secret of the namespaces collected in.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["get", "list", "update", "delete"]
+- apiGroups: ["batch"]
+  resources: ["cronjobs", "jobs"]
+  verbs: ["list", "delete"]
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["roles", "rolebindings"]
   verbs: ["list", "delete"]
