@@ -24,13 +24,23 @@ from sparkhelm.errors import (
     UserError,
     WaitTimeoutError,
 )
-from sparkhelm.kube.apps import AppStatus, AppSummary
+from sparkhelm.kube.apps import AppStatus, AppSummary, ConnectInfo
 from sparkhelm.kube.cluster import Cluster
 from sparkhelm.kube.connection import Connection, KubeTarget
+from sparkhelm.ops.connect import ConnectServer, ConnectSession, connect
 from sparkhelm.ops.follow import Outcome, archive, follow
 from sparkhelm.ops.inspect import finished_apps, list_apps, logs, status
 from sparkhelm.ops.remove import Collection, Removal, delete, gc
-from sparkhelm.ops.render import DEFAULT_NAMESPACE, DryRun, compute_values, dry_run, explain, render, render_many, values
+from sparkhelm.ops.render import (
+    DEFAULT_NAMESPACE,
+    DryRun,
+    compute_values,
+    dry_run,
+    explain,
+    render,
+    render_many,
+    values,
+)
 from sparkhelm.ops.run import RunResult, run
 from sparkhelm.ops.submit import Submission, submit
 from sparkhelm.ops.ui import UiForwarder, open_ui
@@ -45,6 +55,9 @@ __all__ = [
     "AppValues",
     "Cluster",
     "Collection",
+    "ConnectInfo",
+    "ConnectServer",
+    "ConnectSession",
     "Connection",
     "DriverGoneError",
     "DryRun",
@@ -64,6 +77,7 @@ __all__ = [
     "WaitTimeoutError",
     "archive",
     "compute_values",
+    "connect",
     "delete",
     "dry_run",
     "explain",

@@ -287,7 +287,7 @@ def test_list_is_one_label_selected_call_and_shows_only_this_charts_apps(cluster
     assert sorted(a["name"] for a in apps) == ["pi-a", "pi-run"]
     assert {a["name"]: a["phase"] for a in apps}["pi-a"] == "Succeeded"
     assert set(apps[0]) == {"name", "namespace", "phase", "created", "started", "finished", "priority_class",
-                            "exit_code", "reason", "message", "failure", "ttl"}
+                            "exit_code", "reason", "message", "failure", "ttl", "connect"}
     new = cluster.requests()[before:]
     assert [method for method, _ in new] == ["GET", "GET"]  # driver pods, and the ConfigMaps that reveal orphans
     queries = [urllib.parse.parse_qs(urllib.parse.urlsplit(path).query) for _, path in new]

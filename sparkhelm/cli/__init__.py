@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from sparkhelm.errors import PREFIX, SparkhelmError, one_line
 
 #: The commands that load a Helm engine (and the embedded one's Go library, 40-60 ms to load).
-ENGINE_COMMANDS = frozenset({"template", "values", "explain", "run", "delete", "gc"})
+ENGINE_COMMANDS = frozenset({"template", "values", "explain", "run", "delete", "gc", "connect"})
 
 
 def build_parser() -> object:
     """The whole command line: every command of every group."""
-    from sparkhelm.cli import about, apps, render, run
+    from sparkhelm.cli import about, apps, connect, render, run
     from sparkhelm.cli.parser import root_parser
 
     parser = root_parser()
@@ -29,6 +29,7 @@ def build_parser() -> object:
     render.register(subparsers)
     run.register(subparsers)
     apps.register(subparsers)
+    connect.register(subparsers)
     about.register(subparsers)
     return parser
 

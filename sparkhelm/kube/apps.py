@@ -69,6 +69,29 @@ def failure_line(message: str) -> str:
 
 
 @dataclass
+class ConnectInfo:
+    """A Spark Connect server as its driver pod shows it: where it listens, whether it serves, whether it works.
+
+    `executors` and `idle_since` come from the app's executor pods and the kubelet's `Killing` events
+    (`connect_activity`); `summarize` alone leaves them at 0 and None.
+    """
+
+    #: The in-cluster URL: sc://<app>-connect-svc.<namespace>.svc:<port>.
+    url: str
+    #: The gRPC port of the driver container (and of the Connect Service).
+    port: int
+    #: The driver pod is Ready: its TCP readiness probe reached the server, the Service sends clients to it.
+    ready: bool
+    #: The Secret and key of the pre-shared token the server requires ("" when it requires none).
+    token_secret: str = ""
+    token_key: str = ""
+    #: Executor pods of the app that have not ended: the server is busy while there are any.
+    executors: int = 0
+    #: When the server last became idle (RFC 3339); None while it is busy, not ready, or not read.
+    idle_since: str | None = None
+
+
+@dataclass
 class AppSummary:
     """One line of `sparkhelm list`: an app as its driver pod shows it (or its leftovers, when orphaned)."""
 
@@ -86,6 +109,8 @@ class AppSummary:
     failure: str = ""
     #: The app's own time to live after it ends (the chart's `ttl` value), "" when it has none.
     ttl: str = ""
+    #: A Spark Connect server (connect mode): how to reach it and whether it is in use; None for batch apps.
+    connect: ConnectInfo | None = None
 
     @property
     def done(self) -> bool:
@@ -135,6 +160,7 @@ def summarize(pod: Obj) -> AppSummary:
         message=message,
         failure=failure_line(message) if phase == "Failed" else "",
         ttl=str((meta.get("annotations") or {}).get(TTL_ANNOTATION) or ""),
+        connect=connect_info(pod),
     )
 
 
@@ -225,3 +251,134 @@ def executors_by_phase(pods: list[Obj]) -> dict[str, int]:
     """Executor pods counted by phase."""
     counts = Counter(((pod.get("status") or {}).get("phase") or "Unknown") for pod in pods)
     return dict(sorted(counts.items()))
+
+
+# --- Spark Connect servers ---------------------------------------------------------------------
+
+#: The driver container's port that marks a Spark Connect server (the chart names it so in connect mode).
+CONNECT_PORT_NAME = "spark-connect"
+#: The variable the server reads its pre-shared token from (the chart fills it from a Secret).
+TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
+#: The reason of the event the kubelet records when it stops a pod's container (a deleted executor).
+KILLING = "Killing"
+#: The field selector of those events (API servers index events by `reason` and `involvedObject.kind`).
+KILLING_EVENTS = f"involvedObject.kind=Pod,reason={KILLING}"
+
+
+def _driver_container(pod: Obj) -> Obj:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    named = [c for c in containers if c.get("name") == "driver"] or containers
+    return named[0] if named else {}
+
+
+def is_ready(pod: Obj) -> bool:
+    """The pod's Ready condition is True (for a Connect server: its readiness probe reached the gRPC port)."""
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def connect_info(pod: Obj) -> ConnectInfo | None:
+    """The Spark Connect server a driver pod runs (its container has the port `spark-connect`), or None."""
+    container = _driver_container(pod)
+    ports = container.get("ports") or []
+    port = next((int(p["containerPort"]) for p in ports if p.get("name") == CONNECT_PORT_NAME), None)
+    if port is None:
+        return None
+    meta = pod.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    app = labels.get("app-name") or labels.get("app.kubernetes.io/instance") or ""
+    secret, key = "", ""
+    for var in container.get("env") or []:
+        ref = (var.get("valueFrom") or {}).get("secretKeyRef") or {}
+        if var.get("name") == TOKEN_ENV and ref:
+            secret, key = str(ref.get("name") or ""), str(ref.get("key") or "")
+    return ConnectInfo(
+        url=f"sc://{app}-connect-svc.{meta.get('namespace', '')}.svc:{port}",
+        port=port,
+        ready=is_ready(pod) and not meta.get("deletionTimestamp"),
+        token_secret=secret,
+        token_key=key,
+    )
+
+
+def crash_looping(pod: Obj) -> bool:
+    """The driver container keeps exiting and the kubelet waits before restarting it (CrashLoopBackOff)."""
+    reason = ((_driver_status(pod).get("state") or {}).get("waiting") or {}).get("reason")
+    return bool(reason == "CrashLoopBackOff")
+
+
+def last_exit(pod: Obj) -> tuple[int | None, str]:
+    """Exit code and failure line of the driver container's previous run (after a restart), else of this one."""
+    status = _driver_status(pod)
+    previous = (status.get("lastState") or {}).get("terminated")
+    terminated = previous or (status.get("state") or {}).get("terminated") or {}
+    return terminated.get("exitCode"), failure_line(str(terminated.get("message") or ""))
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _executor_owner(name: str) -> str | None:
+    """The app an executor pod name belongs to (`<app>-exec-<id>`, spec.naming.AppNames.executor_pod), or None."""
+    app, sep, executor_id = name.rpartition("-exec-")
+    return app if sep and executor_id.isdigit() else None
+
+
+def _ended_at(pod: Obj) -> datetime.datetime | None:
+    """When an executor pod stopped working: its container's end, or the moment its deletion was asked for."""
+    meta = pod.get("metadata") or {}
+    deleting = parse_time(meta.get("deletionTimestamp"))
+    if deleting is not None:
+        return deleting - datetime.timedelta(seconds=int(meta.get("deletionGracePeriodSeconds") or 0))
+    state = _driver_status(pod).get("state") or {}
+    return parse_time((state.get("terminated") or {}).get("finishedAt")) or parse_time(
+        (pod.get("status") or {}).get("startTime")
+    )
+
+
+def connect_activity(apps: Sequence[AppSummary], executors: Sequence[Obj], events: Sequence[Obj]) -> None:
+    """Fill `executors` and `idle_since` of the Connect servers among `apps`, from what the API holds.
+
+    A server is busy while any executor pod of its app has not ended (Pending or Running, not being
+    deleted). Otherwise it is idle since the latest of: its container's start (`started`), the end of
+    an executor pod still listed (its container's `finishedAt`, or when its deletion was asked for),
+    and the kubelet's `Killing` event of an executor pod of the app (`lastTimestamp`, else `eventTime`):
+    what is left of executors that dynamic allocation released and Spark deleted. Events expire (after
+    1h by default), so a server idle for longer shows the time since its start or its last visible executor.
+    """
+    servers = {(a.namespace, a.name): a for a in apps if a.connect is not None}
+    if not servers:
+        return
+    busy: Counter[tuple[str, str]] = Counter()
+    latest: dict[tuple[str, str], datetime.datetime] = {}
+
+    def seen(key: tuple[str, str], moment: datetime.datetime | None) -> None:
+        if moment is not None and key in servers and (key not in latest or moment > latest[key]):
+            latest[key] = moment
+
+    for pod in executors:
+        meta = pod.get("metadata") or {}
+        key = (str(meta.get("namespace") or ""), str((meta.get("labels") or {}).get("app-name") or ""))
+        phase = (pod.get("status") or {}).get("phase")
+        if phase not in TERMINAL and not meta.get("deletionTimestamp"):
+            busy[key] += 1
+        else:
+            seen(key, _ended_at(pod))
+    for event in events:
+        involved = event.get("involvedObject") or {}
+        app = _executor_owner(str(involved.get("name") or ""))
+        if app is None or event.get("reason") != KILLING:
+            continue
+        meta = event.get("metadata") or {}
+        key = (str(involved.get("namespace") or meta.get("namespace") or ""), app)
+        seen(key, parse_time(event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp")))
+    for key, server in servers.items():
+        info = server.connect
+        assert info is not None
+        info.executors = busy[key]
+        if busy[key] or not info.ready or server.phase != "Running":
+            info.idle_since = None
+            continue
+        seen(key, parse_time(server.started))
+        info.idle_since = _stamp(latest[key]) if key in latest else None

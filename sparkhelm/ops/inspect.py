@@ -4,29 +4,63 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sparkhelm.errors import NotFoundError, UserError
-from sparkhelm.kube.apps import AppStatus, AppSummary, executors_by_phase, summarize, summarize_all, ui_url
+from sparkhelm.errors import ForbiddenError, NotFoundError, UserError
+from sparkhelm.kube.apps import (
+    KILLING_EVENTS,
+    AppStatus,
+    AppSummary,
+    connect_activity,
+    executors_by_phase,
+    summarize,
+    summarize_all,
+    ui_url,
+)
 from sparkhelm.kube.cluster import Cluster
-from sparkhelm.spec.naming import DRIVER_SELECTOR, AppNames, validate_app_name
+from sparkhelm.kube.resources import kind
+from sparkhelm.spec.naming import CHART_SELECTOR, DRIVER_SELECTOR, AppNames, validate_app_name
 
 if TYPE_CHECKING:
     from sparkhelm.kube.connection import Connection, KubeTarget
 
 #: The leftovers that reveal an app whose driver pod is gone: its ConfigMap (every render has exactly one).
 LEFTOVER_SELECTOR = "app.kubernetes.io/name=spark-client-app,app.kubernetes.io/component=config"
+#: The executor pods of every app (what says whether a Spark Connect server is working).
+EXECUTOR_SELECTOR = f"{CHART_SELECTOR},spark-role=executor"
 
 
-def list_apps(*, kube: KubeTarget | Connection | Cluster | None = None, all_namespaces: bool = False) -> list[AppSummary]:
-    """The apps of this chart in the namespace (or all namespaces): two LISTs, driver pods and ConfigMaps."""
+def list_apps(
+    *, kube: KubeTarget | Connection | Cluster | None = None, all_namespaces: bool = False
+) -> list[AppSummary]:
+    """The apps of this chart in the namespace (or all namespaces): two LISTs, driver pods and ConfigMaps.
+
+    When Spark Connect servers are among them, two more (executor pods and the kubelet's `Killing`
+    events) say which servers are busy and since when the others are idle: four at most, for any
+    number of apps.
+    """
     cluster = Cluster.of(kube)
     pods = cluster.objects("Pod", DRIVER_SELECTOR, everywhere=all_namespaces)
     leftovers = cluster.objects("ConfigMap", LEFTOVER_SELECTOR, everywhere=all_namespaces)
-    return summarize_all(pods, leftovers)
+    apps = summarize_all(pods, leftovers)
+    if any(app.connect is not None for app in apps):
+        executors = cluster.objects("Pod", EXECUTOR_SELECTOR, everywhere=all_namespaces)
+        connect_activity(apps, executors, _killing_events(cluster, everywhere=all_namespaces))
+    return apps
 
 
-def finished_apps(*, kube: KubeTarget | Connection | Cluster | None = None, all_namespaces: bool = False) -> list[AppSummary]:
+def _killing_events(cluster: Cluster, *, everywhere: bool = False) -> list[dict[str, Any]]:
+    """The kubelet's `Killing` events of pods (one LIST); none when RBAC does not let us read events."""
+    try:
+        return cluster.client.list(kind("Event").path(None if everywhere else cluster.namespace),
+                                   field_selector=KILLING_EVENTS)
+    except ForbiddenError:
+        return []
+
+
+def finished_apps(
+    *, kube: KubeTarget | Connection | Cluster | None = None, all_namespaces: bool = False
+) -> list[AppSummary]:
     """Apps whose driver has ended or is gone (for `delete --all-finished`)."""
     return [app for app in list_apps(kube=kube, all_namespaces=all_namespaces) if app.done]
 
@@ -39,9 +73,10 @@ def status(app_name: str, *, kube: KubeTarget | Connection | Cluster | None = No
     pod = cluster.require_pod(names.driver_pod, f"app {app_name}")
     executors = cluster.objects("Pod", names.executor_selector)
     ingress = cluster.get("Ingress", names.ui_ingress)
-    return AppStatus(
-        app=summarize(pod), driver_pod=names.driver_pod, executors=executors_by_phase(executors), ui=ui_url(ingress)
-    )
+    app = summarize(pod)
+    if app.connect is not None:
+        connect_activity([app], executors, _killing_events(cluster))
+    return AppStatus(app=app, driver_pod=names.driver_pod, executors=executors_by_phase(executors), ui=ui_url(ingress))
 
 
 def _log_pod(names: AppNames, executor: str | None) -> str:
