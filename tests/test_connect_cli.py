@@ -373,7 +373,7 @@ def _ago(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_list_shows_connect_servers_busy_or_idle_in_four_requests(cluster: RunningCluster, cli: Cli) -> None:
+def test_list_shows_connect_servers_busy_or_idle_in_five_requests(cluster: RunningCluster, cli: Cli) -> None:
     cluster.kubelet.default = serving("any")
     for name in ("nb-busy", "nb-idle"):
         assert cli("connect", "--name", name, "-n", NS, "--detach").exit_code == 0
@@ -390,8 +390,9 @@ def test_list_shows_connect_servers_busy_or_idle_in_four_requests(cluster: Runni
     before = len(cluster.requests())
     listed = {a["name"]: a for a in json.loads(cli("list", "-n", NS, "-o", "json").stdout)}
     new = cluster.requests()[before:]
-    assert len(new) == 4  # driver pods, ConfigMaps, executor pods, Killing events: whatever the number of apps
-    assert "fieldSelector=involvedObject.kind%3DPod%2Creason%3DKilling" in new[3][1]
+    assert len(new) == 5  # driver pods, ConfigMaps, executor pods, two kinds of events: whatever the number of apps
+    assert "fieldSelector=involvedObject.kind%3DPod%2Creason%3DStarted" in new[3][1]
+    assert "fieldSelector=involvedObject.kind%3DPod%2Creason%3DKilling" in new[4][1]
     assert listed["pi"]["connect"] is None
     busy, idle = listed["nb-busy"]["connect"], listed["nb-idle"]["connect"]
     assert busy == {"url": "sc://nb-busy-connect-svc.spark.svc:15002", "port": 15002, "ready": True,
@@ -441,6 +442,8 @@ def test_idle_since_is_the_latest_trace_of_an_executor_or_the_servers_start() ->
         ([], [_killing("nb-exec-1", "2026-11-21T09:00:00Z"), _killing("nb-exec-2", "2026-11-21T09:30:00Z")],
          "2026-11-21T09:30:00Z", 0),
         ([], [_killing("nb-exec-1", "2026-11-21T09:10:00.123456Z", field="eventTime")], "2026-11-21T09:10:00Z", 0),
+        ([], [{**_killing("nb-exec-3", "2026-11-21T09:40:00Z"), "reason": "Started"},  # released, then deleted:
+              _killing("nb-exec-2", "2026-11-21T09:30:00Z")], "2026-11-21T09:40:00Z", 0),  # its start remains
         ([], [_killing("nb-exec-1", "2026-11-21T07:00:00Z")], start, 0),  # before this server started
         ([], [_killing("nb-2-exec-1", "2026-11-21T09:00:00Z"), _killing("nb-driver", "2026-11-21T09:00:00Z"),
               {**_killing("nb-exec-1", "2026-11-21T09:00:00Z"), "reason": "Pulled"}], start, 0),

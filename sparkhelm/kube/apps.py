@@ -72,8 +72,8 @@ def failure_line(message: str) -> str:
 class ConnectInfo:
     """A Spark Connect server as its driver pod shows it: where it listens, whether it serves, whether it works.
 
-    `executors` and `idle_since` come from the app's executor pods and the kubelet's `Killing` events
-    (`connect_activity`); `summarize` alone leaves them at 0 and None.
+    `executors` and `idle_since` come from the app's executor pods and the kubelet's events about them
+    (`connect_activity`, which says exactly what is measured); `summarize` alone leaves them at 0 and None.
     """
 
     #: The in-cluster URL: sc://<app>-connect-svc.<namespace>.svc:<port>.
@@ -87,7 +87,7 @@ class ConnectInfo:
     token_key: str = ""
     #: Executor pods of the app that have not ended: the server is busy while there are any.
     executors: int = 0
-    #: When the server last became idle (RFC 3339); None while it is busy, not ready, or not read.
+    #: Since when the server is idle, as far as the API shows (RFC 3339); None while busy, not ready, or not read.
     idle_since: str | None = None
 
 
@@ -259,10 +259,10 @@ def executors_by_phase(pods: list[Obj]) -> dict[str, int]:
 CONNECT_PORT_NAME = "spark-connect"
 #: The variable the server reads its pre-shared token from (the chart fills it from a Secret).
 TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
-#: The reason of the event the kubelet records when it stops a pod's container (a deleted executor).
-KILLING = "Killing"
-#: The field selector of those events (API servers index events by `reason` and `involvedObject.kind`).
-KILLING_EVENTS = f"involvedObject.kind=Pod,reason={KILLING}"
+#: The kubelet's events that outlive an executor pod: it started a container, it stopped a running one.
+EXECUTOR_EVENT_REASONS = ("Started", "Killing")
+#: Their field selectors, one LIST each (API servers index events by `reason` and `involvedObject.kind`).
+EXECUTOR_EVENT_SELECTORS = tuple(f"involvedObject.kind=Pod,reason={reason}" for reason in EXECUTOR_EVENT_REASONS)
 
 
 def _driver_container(pod: Obj) -> Obj:
@@ -341,11 +341,17 @@ def connect_activity(apps: Sequence[AppSummary], executors: Sequence[Obj], event
     """Fill `executors` and `idle_since` of the Connect servers among `apps`, from what the API holds.
 
     A server is busy while any executor pod of its app has not ended (Pending or Running, not being
-    deleted). Otherwise it is idle since the latest of: its container's start (`started`), the end of
-    an executor pod still listed (its container's `finishedAt`, or when its deletion was asked for),
-    and the kubelet's `Killing` event of an executor pod of the app (`lastTimestamp`, else `eventTime`):
-    what is left of executors that dynamic allocation released and Spark deleted. Events expire (after
-    1h by default), so a server idle for longer shows the time since its start or its last visible executor.
+    deleted). Otherwise it is idle since the last executor activity the API shows, or since its
+    container started when there is none later: the end of an executor pod still listed (its
+    container's `finishedAt`, or when its deletion was asked for), and the kubelet's events of the
+    app's executor pods, which outlive the pods (`Started`: a container started; `Killing`: a running
+    one was stopped, as when Spark deletes an executor that did not exit in time).
+
+    What this cannot see: an executor that dynamic allocation releases usually exits by itself and
+    Spark then deletes its pod, which leaves no record of that end; its `Started` event remains. So
+    after such a release the idle time counts from the last executor's start: it can be longer than
+    the real idle time by up to that executor's lifetime. Events expire (after 1h by default): for a
+    server idle for longer, the time counts from its start or from the last executor pod still listed.
     """
     servers = {(a.namespace, a.name): a for a in apps if a.connect is not None}
     if not servers:
@@ -368,7 +374,7 @@ def connect_activity(apps: Sequence[AppSummary], executors: Sequence[Obj], event
     for event in events:
         involved = event.get("involvedObject") or {}
         app = _executor_owner(str(involved.get("name") or ""))
-        if app is None or event.get("reason") != KILLING:
+        if app is None or event.get("reason") not in EXECUTOR_EVENT_REASONS:
             continue
         meta = event.get("metadata") or {}
         key = (str(involved.get("namespace") or meta.get("namespace") or ""), app)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sparkhelm.errors import ForbiddenError, NotFoundError, UserError
 from sparkhelm.kube.apps import (
-    KILLING_EVENTS,
+    EXECUTOR_EVENT_SELECTORS,
     AppStatus,
     AppSummary,
     connect_activity,
@@ -35,9 +35,9 @@ def list_apps(
 ) -> list[AppSummary]:
     """The apps of this chart in the namespace (or all namespaces): two LISTs, driver pods and ConfigMaps.
 
-    When Spark Connect servers are among them, two more (executor pods and the kubelet's `Killing`
-    events) say which servers are busy and since when the others are idle: four at most, for any
-    number of apps.
+    When Spark Connect servers are among them, three more (executor pods, and the kubelet's `Started`
+    and `Killing` events) say which servers are busy and since when the others are idle
+    (`kube.apps.connect_activity`): five at most, for any number of apps.
     """
     cluster = Cluster.of(kube)
     pods = cluster.objects("Pod", DRIVER_SELECTOR, everywhere=all_namespaces)
@@ -45,15 +45,16 @@ def list_apps(
     apps = summarize_all(pods, leftovers)
     if any(app.connect is not None for app in apps):
         executors = cluster.objects("Pod", EXECUTOR_SELECTOR, everywhere=all_namespaces)
-        connect_activity(apps, executors, _killing_events(cluster, everywhere=all_namespaces))
+        connect_activity(apps, executors, _executor_events(cluster, everywhere=all_namespaces))
     return apps
 
 
-def _killing_events(cluster: Cluster, *, everywhere: bool = False) -> list[dict[str, Any]]:
-    """The kubelet's `Killing` events of pods (one LIST); none when RBAC does not let us read events."""
+def _executor_events(cluster: Cluster, *, everywhere: bool = False) -> list[dict[str, Any]]:
+    """The kubelet's events that outlive executor pods (one LIST per reason); none when RBAC hides events."""
+    path = kind("Event").path(None if everywhere else cluster.namespace)
     try:
-        return cluster.client.list(kind("Event").path(None if everywhere else cluster.namespace),
-                                   field_selector=KILLING_EVENTS)
+        return [event for selector in EXECUTOR_EVENT_SELECTORS
+                for event in cluster.client.list(path, field_selector=selector)]
     except ForbiddenError:
         return []
 
@@ -75,7 +76,7 @@ def status(app_name: str, *, kube: KubeTarget | Connection | Cluster | None = No
     ingress = cluster.get("Ingress", names.ui_ingress)
     app = summarize(pod)
     if app.connect is not None:
-        connect_activity([app], executors, _killing_events(cluster))
+        connect_activity([app], executors, _executor_events(cluster))
     return AppStatus(app=app, driver_pod=names.driver_pod, executors=executors_by_phase(executors), ui=ui_url(ingress))
 
 
