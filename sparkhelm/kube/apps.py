@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sparkhelm.spec.naming import AppNames
+
 TERMINAL = ("Succeeded", "Failed")
 ORPHANED = "Orphaned"
 #: The annotation the chart writes from the `ttl` value: how long after its end an app may stay.
@@ -76,7 +78,7 @@ class ConnectInfo:
     (`connect_activity`, which says exactly what is measured); `summarize` alone leaves them at 0 and None.
     """
 
-    #: The in-cluster URL: sc://<app>-connect-svc.<namespace>.svc:<port>.
+    #: The in-cluster URL: sc://<the Connect Service>.<namespace>.svc:<port>.
     url: str
     #: The gRPC port of the driver container (and of the Connect Service).
     port: int
@@ -293,7 +295,7 @@ def connect_info(pod: Obj) -> ConnectInfo | None:
         if var.get("name") == TOKEN_ENV and ref:
             secret, key = str(ref.get("name") or ""), str(ref.get("key") or "")
     return ConnectInfo(
-        url=f"sc://{app}-connect-svc.{meta.get('namespace', '')}.svc:{port}",
+        url=f"sc://{AppNames(app).connect_service}.{meta.get('namespace', '')}.svc:{port}",
         port=port,
         ready=is_ready(pod) and not meta.get("deletionTimestamp"),
         token_secret=secret,
@@ -320,9 +322,9 @@ def _stamp(moment: datetime.datetime) -> str:
 
 
 def _executor_owner(name: str) -> str | None:
-    """The app an executor pod name belongs to (`<app>-exec-<id>`, spec.naming.AppNames.executor_pod), or None."""
-    app, sep, executor_id = name.rpartition("-exec-")
-    return app if sep and executor_id.isdigit() else None
+    """The app an executor pod name belongs to (as spec.naming.AppNames.executor_pod builds them), or None."""
+    app, marker, executor_id = name.rpartition(AppNames("").executor_pod(""))
+    return app if marker and executor_id.isdigit() and AppNames(app).executor_pod(executor_id) == name else None
 
 
 def _ended_at(pod: Obj) -> datetime.datetime | None:
