@@ -472,3 +472,12 @@ def test_the_cli_and_api_are_documented() -> None:
     assert "`connect(" in python_api and "ConnectSession" in python_api
     assert "sparkhelm connect" in notebooks and "api.connect(" in notebooks
     assert "is being built" not in notebooks
+
+
+def test_values_from_standard_input_are_read_once_and_applied(cluster: RunningCluster, cli: Cli) -> None:
+    cluster.kubelet.default = serving("any")
+    result = cli("connect", "-f", "-", "-n", NS, "--detach", input="connect:\n  idleTimeout: 7s\n")
+    assert result.exit_code == 0, result.stderr
+    config = cluster.get("ConfigMap", f"{fields(result.stdout)['app']}-cm", NS)
+    assert config is not None
+    assert "spark.dynamicAllocation.executorIdleTimeout      7s" in config["data"]["spark-defaults.conf"]

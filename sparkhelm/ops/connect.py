@@ -119,8 +119,8 @@ def _generated_name(inputs: Inputs) -> str | None:
     from sparkhelm.spec.layers import coalesce, get, user_values
     from sparkhelm.spec.naming import generate_app_name
 
-    if inputs.name is not None:
-        return None
+    if inputs.name is not None or "-" in [str(f) for f in inputs.values_files]:
+        return None  # standard input can be read once only: compute() reads it, and names the server
     user = user_values(inputs.values_files, inputs.sets, inputs.set_strings)
     effective = coalesce(shared_default_values(resolve_chart_dir(inputs.chart)), user)
     if effective.get("nameOverride") or get(effective, "app", "name"):
