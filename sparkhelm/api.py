@@ -24,9 +24,10 @@ from sparkhelm.errors import (
     UserError,
     WaitTimeoutError,
 )
-from sparkhelm.kube.apps import AppStatus, AppSummary
+from sparkhelm.kube.apps import AppStatus, AppSummary, ConnectInfo
 from sparkhelm.kube.cluster import Cluster
 from sparkhelm.kube.connection import Connection, KubeTarget
+from sparkhelm.ops.connect import ConnectServer, ConnectSession, connect
 from sparkhelm.ops.follow import Outcome, archive, follow
 from sparkhelm.ops.inspect import finished_apps, list_apps, logs, status
 from sparkhelm.ops.remove import Collection, Removal, delete, gc
@@ -54,6 +55,9 @@ __all__ = [
     "AppValues",
     "Cluster",
     "Collection",
+    "ConnectInfo",
+    "ConnectServer",
+    "ConnectSession",
     "Connection",
     "DriverGoneError",
     "DryRun",
@@ -73,6 +77,7 @@ __all__ = [
     "WaitTimeoutError",
     "archive",
     "compute_values",
+    "connect",
     "delete",
     "dry_run",
     "explain",

@@ -86,7 +86,7 @@ def test_every_command_has_help() -> None:
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert set(commands) == {"template", "values", "explain", "init", "run", "list", "status", "logs", "delete",
-                             "gc", "ui", "version", "completion"}
+                             "gc", "ui", "connect", "version", "completion"}
     for name, sub in commands.items():
         text = sub.format_help()
         assert text.startswith(f"usage: sparkhelm {name}") and all(action.help for action in sub._actions), name

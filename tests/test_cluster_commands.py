@@ -289,7 +289,7 @@ def test_list_is_one_label_selected_call_and_shows_only_this_charts_apps(cluster
     assert {a["name"]: a["phase"] for a in apps}["pi-a"] == "Succeeded"
     assert set(apps[0]) == {"name", "namespace", "phase", "created", "started", "finished", "priority_class",
                             "exit_code", "reason", "message", "failure", "ttl", "kind", "schedule", "time_zone",
-                            "suspend", "last_schedule", "last_run", "last_run_phase"}
+                            "suspend", "last_schedule", "last_run", "last_run_phase", "connect"}
     assert {a["kind"] for a in apps} == {"app"}
     new = cluster.requests()[before:]
     # driver pods, the ConfigMaps that reveal orphans, the CronJobs of scheduled apps

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
     from sparkhelm.cli.parser import Parser
 
 #: The commands that load a Helm engine (and the embedded one's Go library, 40-60 ms to load).
-ENGINE_COMMANDS = frozenset({"template", "values", "explain", "run", "delete", "gc"})
+ENGINE_COMMANDS = frozenset({"template", "values", "explain", "run", "delete", "gc", "connect"})
 
 
 def build_parser() -> Parser:
     """The whole command line: every command of every group."""
-    from sparkhelm.cli import about, apps, render, run
+    from sparkhelm.cli import about, apps, connect, render, run
     from sparkhelm.cli.parser import root_parser
 
     parser: Parser = root_parser()
@@ -34,6 +34,7 @@ def build_parser() -> Parser:
     render.register(subparsers)
     run.register(subparsers)
     apps.register(subparsers)
+    connect.register(subparsers)
     about.register(subparsers)
     return parser
 

@@ -13,6 +13,7 @@ def list_apps(args: argparse.Namespace) -> None:
     """List the apps of this chart: name, phase, age, priority class."""
     import datetime
 
+    from sparkhelm.cli.connect import list_columns
     from sparkhelm.cli.output import structured, table
     from sparkhelm.ops.inspect import list_apps as read_apps
     from sparkhelm.spec.durations import format_duration
@@ -33,6 +34,7 @@ def list_apps(args: argparse.Namespace) -> None:
         + [a.name, a.phase, format_duration(a.age(now)), a.priority_class]
         for a in apps
     ]
+    headers, rows = list_columns(apps, headers, rows, now)
     if rows:
         sys.stdout.write(table(headers, rows))
     if schedules:
@@ -62,7 +64,10 @@ def _schedules_table(schedules: list[Any], now: Any, all_namespaces: bool) -> st
 
 
 def status(args: argparse.Namespace) -> None:
-    """Show an app: driver phase, executors, times, exit code, failure, UI."""
+    """Show an app: driver phase, executors, times, exit code, failure, UI (and a Connect server's URL, activity)."""
+    import datetime
+
+    from sparkhelm.cli.connect import status_rows
     from sparkhelm.cli.output import fields, structured
     from sparkhelm.ops.inspect import status as read_status
 
@@ -91,6 +96,7 @@ def status(args: argparse.Namespace) -> None:
         ("message", " ".join(a.message.split()) if a.failure else a.message),
         ("ui", ui),
     ]
+    rows += status_rows(state, datetime.datetime.now(tz=datetime.UTC))
     sys.stdout.write(fields(rows))
 
 

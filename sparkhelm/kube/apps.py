@@ -15,6 +15,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from sparkhelm.spec.naming import AppNames
+
 TERMINAL = ("Succeeded", "Failed")
 ORPHANED = "Orphaned"
 #: The annotation the chart writes from the `ttl` value: how long after its end an app may stay.
@@ -67,6 +69,45 @@ def failure_line(message: str) -> str:
     return lines[-1] if lines else ""
 
 
+class ConnectInfo:
+    """A Spark Connect server as its driver pod shows it: where it listens, whether it serves, whether it works.
+
+    `executors` and `idle_since` come from the app's executor pods and the kubelet's events about them
+    (`connect_activity`, which says exactly what is measured); `summarize` alone leaves them at 0 and None.
+    A plain class: `connect_activity` fills it in place, and `list` must not pay for `dataclasses`.
+    """
+
+    __slots__ = ("url", "port", "ready", "token_secret", "token_key", "executors", "idle_since")
+
+    def __init__(
+        self, url: str, port: int, ready: bool, token_secret: str = "", token_key: str = "",
+        executors: int = 0, idle_since: str | None = None,
+    ) -> None:
+        #: The in-cluster URL: sc://<the Connect Service>.<namespace>.svc:<port>.
+        self.url = url
+        #: The gRPC port of the driver container (and of the Connect Service).
+        self.port = port
+        #: The driver pod is Ready: its TCP readiness probe reached the server, the Service sends clients to it.
+        self.ready = ready
+        #: The Secret and key of the pre-shared token the server requires ("" when it requires none).
+        self.token_secret = token_secret
+        self.token_key = token_key
+        #: Executor pods of the app that have not ended: the server is busy while there are any.
+        self.executors = executors
+        #: Since when the server is idle, as far as the API shows (RFC 3339); None while busy, not ready, or not read.
+        self.idle_since = idle_since
+
+    def as_dict(self) -> Obj:
+        """The JSON shape of `connect` in `list -o json` and `status -o json`."""
+        return {key: getattr(self, key) for key in self.__slots__}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConnectInfo) and self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        return f"ConnectInfo({self.as_dict()!r})"
+
+
 class AppSummary(NamedTuple):
     """One line of `sparkhelm list`: an app as its driver pod shows it (or its leftovers, when orphaned)."""
 
@@ -94,6 +135,8 @@ class AppSummary(NamedTuple):
     last_schedule: str | None = None
     last_run: str = ""
     last_run_phase: str = ""
+    #: A Spark Connect server (connect mode): how to reach it and whether it is in use; None for batch apps.
+    connect: ConnectInfo | None = None
 
     @property
     def done(self) -> bool:
@@ -114,7 +157,9 @@ class AppSummary(NamedTuple):
 
     def to_dict(self) -> Obj:
         """The stable JSON shape of an app (keys are only ever added)."""
-        return dict(self._asdict())
+        data = dict(self._asdict())
+        data["connect"] = self.connect.as_dict() if self.connect is not None else None
+        return data
 
 
 def summarize(pod: Obj) -> AppSummary:
@@ -144,6 +189,7 @@ def summarize(pod: Obj) -> AppSummary:
         message=message,
         failure=failure_line(message) if phase == "Failed" else "",
         ttl=str((meta.get("annotations") or {}).get(TTL_ANNOTATION) or ""),
+        connect=connect_info(pod),
     )
 
 
@@ -317,3 +363,140 @@ def executors_by_phase(pods: list[Obj]) -> dict[str, int]:
     """Executor pods counted by phase."""
     counts = Counter(((pod.get("status") or {}).get("phase") or "Unknown") for pod in pods)
     return dict(sorted(counts.items()))
+
+
+# --- Spark Connect servers ---------------------------------------------------------------------
+
+#: The driver container's port that marks a Spark Connect server (the chart names it so in connect mode).
+CONNECT_PORT_NAME = "spark-connect"
+#: The variable the server reads its pre-shared token from (the chart fills it from a Secret).
+TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"
+#: The kubelet's events that outlive an executor pod: it started a container, it stopped a running one.
+EXECUTOR_EVENT_REASONS = ("Started", "Killing")
+#: Their field selectors, one LIST each (API servers index events by `reason` and `involvedObject.kind`).
+EXECUTOR_EVENT_SELECTORS = tuple(f"involvedObject.kind=Pod,reason={reason}" for reason in EXECUTOR_EVENT_REASONS)
+
+
+def _driver_container(pod: Obj) -> Obj:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    named = [c for c in containers if c.get("name") == "driver"] or containers
+    return named[0] if named else {}
+
+
+def is_ready(pod: Obj) -> bool:
+    """The pod's Ready condition is True (for a Connect server: its readiness probe reached the gRPC port)."""
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def connect_info(pod: Obj) -> ConnectInfo | None:
+    """The Spark Connect server a driver pod runs (its container has the port `spark-connect`), or None."""
+    container = _driver_container(pod)
+    ports = container.get("ports") or []
+    port = next((int(p["containerPort"]) for p in ports if p.get("name") == CONNECT_PORT_NAME), None)
+    if port is None:
+        return None
+    meta = pod.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    app = labels.get("app-name") or labels.get("app.kubernetes.io/instance") or ""
+    secret, key = "", ""
+    for var in container.get("env") or []:
+        ref = (var.get("valueFrom") or {}).get("secretKeyRef") or {}
+        if var.get("name") == TOKEN_ENV and ref:
+            secret, key = str(ref.get("name") or ""), str(ref.get("key") or "")
+    return ConnectInfo(
+        url=f"sc://{AppNames(app).connect_service}.{meta.get('namespace', '')}.svc:{port}",
+        port=port,
+        ready=is_ready(pod) and not meta.get("deletionTimestamp"),
+        token_secret=secret,
+        token_key=key,
+    )
+
+
+def crash_looping(pod: Obj) -> bool:
+    """The driver container keeps exiting and the kubelet waits before restarting it (CrashLoopBackOff)."""
+    reason = ((_driver_status(pod).get("state") or {}).get("waiting") or {}).get("reason")
+    return bool(reason == "CrashLoopBackOff")
+
+
+def last_exit(pod: Obj) -> tuple[int | None, str]:
+    """Exit code and failure line of the driver container's previous run (after a restart), else of this one."""
+    status = _driver_status(pod)
+    previous = (status.get("lastState") or {}).get("terminated")
+    terminated = previous or (status.get("state") or {}).get("terminated") or {}
+    return terminated.get("exitCode"), failure_line(str(terminated.get("message") or ""))
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _executor_owner(name: str) -> str | None:
+    """The app an executor pod name belongs to (as spec.naming.AppNames.executor_pod builds them), or None."""
+    app, marker, executor_id = name.rpartition(AppNames("").executor_pod(""))
+    return app if marker and executor_id.isdigit() and AppNames(app).executor_pod(executor_id) == name else None
+
+
+def _ended_at(pod: Obj) -> datetime.datetime | None:
+    """When an executor pod stopped working: its container's end, or the moment its deletion was asked for."""
+    meta = pod.get("metadata") or {}
+    deleting = parse_time(meta.get("deletionTimestamp"))
+    if deleting is not None:
+        return deleting - datetime.timedelta(seconds=int(meta.get("deletionGracePeriodSeconds") or 0))
+    state = _driver_status(pod).get("state") or {}
+    return parse_time((state.get("terminated") or {}).get("finishedAt")) or parse_time(
+        (pod.get("status") or {}).get("startTime")
+    )
+
+
+def connect_activity(apps: Sequence[AppSummary], executors: Sequence[Obj], events: Sequence[Obj]) -> None:
+    """Fill `executors` and `idle_since` of the Connect servers among `apps`, from what the API holds.
+
+    A server is busy while any executor pod of its app has not ended (Pending or Running, not being
+    deleted). Otherwise it is idle since the last executor activity the API shows, or since its
+    container started when there is none later: the end of an executor pod still listed (its
+    container's `finishedAt`, or when its deletion was asked for), and the kubelet's events of the
+    app's executor pods, which outlive the pods (`Started`: a container started; `Killing`: a running
+    one was stopped, as when Spark deletes an executor that did not exit in time).
+
+    What this cannot see: an executor that dynamic allocation releases usually exits by itself and
+    Spark then deletes its pod, which leaves no record of that end; its `Started` event remains. So
+    after such a release the idle time counts from the last executor's start: it can be longer than
+    the real idle time by up to that executor's lifetime. Events expire (after 1h by default): for a
+    server idle for longer, the time counts from its start or from the last executor pod still listed.
+    """
+    servers = {(a.namespace, a.name): a for a in apps if a.connect is not None}
+    if not servers:
+        return
+    busy: Counter[tuple[str, str]] = Counter()
+    latest: dict[tuple[str, str], datetime.datetime] = {}
+
+    def seen(key: tuple[str, str], moment: datetime.datetime | None) -> None:
+        if moment is not None and key in servers and (key not in latest or moment > latest[key]):
+            latest[key] = moment
+
+    for pod in executors:
+        meta = pod.get("metadata") or {}
+        key = (str(meta.get("namespace") or ""), str((meta.get("labels") or {}).get("app-name") or ""))
+        phase = (pod.get("status") or {}).get("phase")
+        if phase not in TERMINAL and not meta.get("deletionTimestamp"):
+            busy[key] += 1
+        else:
+            seen(key, _ended_at(pod))
+    for event in events:
+        involved = event.get("involvedObject") or {}
+        app = _executor_owner(str(involved.get("name") or ""))
+        if app is None or event.get("reason") not in EXECUTOR_EVENT_REASONS:
+            continue
+        meta = event.get("metadata") or {}
+        key = (str(involved.get("namespace") or meta.get("namespace") or ""), app)
+        seen(key, parse_time(event.get("lastTimestamp") or event.get("eventTime") or event.get("firstTimestamp")))
+    for key, server in servers.items():
+        info = server.connect
+        assert info is not None
+        info.executors = busy[key]
+        if busy[key] or not info.ready or server.phase != "Running":
+            info.idle_since = None
+            continue
+        seen(key, parse_time(server.started))
+        info.idle_since = _stamp(latest[key]) if key in latest else None

@@ -71,9 +71,10 @@ CHART_KINDS = _kinds(
     Kind("Workload", "scheduling.k8s.io", "v1alpha1", "workloads"),
 ) | {QUALIFIED_POD_GROUP: Kind("PodGroup", "scheduling.k8s.io", "v1beta1", "podgroups")}
 
-#: What else sparkhelm reads: cluster-scoped classes, namespaces, access reviews.
+#: What else sparkhelm reads: cluster-scoped classes, namespaces, events, access reviews.
 OTHER_KINDS = _kinds(
     Kind("Namespace", "", "v1", "namespaces", namespaced=False),
+    Kind("Event", "", "v1", "events"),
     Kind("PriorityClass", "scheduling.k8s.io", "v1", "priorityclasses", namespaced=False),
     Kind("IngressClass", "networking.k8s.io", "v1", "ingressclasses", namespaced=False),
     Kind("SelfSubjectAccessReview", "authorization.k8s.io", "v1", "selfsubjectaccessreviews", namespaced=False),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sparkhelm.errors import NotFoundError, UserError
+from sparkhelm.errors import ForbiddenError, NotFoundError, UserError
 from sparkhelm.kube.apps import (
+    EXECUTOR_EVENT_SELECTORS,
     AppStatus,
     AppSummary,
+    connect_activity,
     executors_by_phase,
     is_run,
     newest_first,
@@ -22,6 +24,7 @@ from sparkhelm.kube.apps import (
     ui_url,
 )
 from sparkhelm.kube.cluster import Cluster
+from sparkhelm.kube.resources import kind
 from sparkhelm.spec.naming import CHART_SELECTOR, DRIVER_SELECTOR, AppNames, run_executor_pod, validate_app_name
 
 if TYPE_CHECKING:
@@ -29,17 +32,38 @@ if TYPE_CHECKING:
 
 #: The leftovers that reveal an app whose driver pod is gone: its ConfigMap (every render has exactly one).
 LEFTOVER_SELECTOR = "app.kubernetes.io/name=spark-client-app,app.kubernetes.io/component=config"
+#: The executor pods of every app (what says whether a Spark Connect server is working).
+EXECUTOR_SELECTOR = f"{CHART_SELECTOR},spark-role=executor"
 
 
 def list_apps(
     *, kube: KubeTarget | Connection | Cluster | None = None, all_namespaces: bool = False
 ) -> list[AppSummary]:
-    """The apps of this chart in the namespace (or all namespaces): LISTs of driver pods, ConfigMaps and CronJobs."""
+    """The apps of this chart in the namespace (or all namespaces): LISTs of driver pods, ConfigMaps and CronJobs.
+
+    When Spark Connect servers are among them, three more (executor pods, and the kubelet's `Started`
+    and `Killing` events) say which servers are busy and since when the others are idle
+    (`kube.apps.connect_activity`): six at most, for any number of apps.
+    """
     cluster = Cluster.of(kube)
     pods = cluster.objects("Pod", DRIVER_SELECTOR, everywhere=all_namespaces)
     leftovers = cluster.objects("ConfigMap", LEFTOVER_SELECTOR, everywhere=all_namespaces)
     schedules = cluster.objects("CronJob", CHART_SELECTOR, everywhere=all_namespaces)
-    return summarize_all(pods, leftovers, schedules)
+    apps = summarize_all(pods, leftovers, schedules)
+    if any(app.connect is not None for app in apps):
+        executors = cluster.objects("Pod", EXECUTOR_SELECTOR, everywhere=all_namespaces)
+        connect_activity(apps, executors, _executor_events(cluster, everywhere=all_namespaces))
+    return apps
+
+
+def _executor_events(cluster: Cluster, *, everywhere: bool = False) -> list[dict[str, Any]]:
+    """The kubelet's events that outlive executor pods (one LIST per reason); none when RBAC hides events."""
+    path = kind("Event").path(None if everywhere else cluster.namespace)
+    try:
+        return [event for selector in EXECUTOR_EVENT_SELECTORS
+                for event in cluster.client.list(path, field_selector=selector)]
+    except ForbiddenError:
+        return []
 
 
 def finished_apps(
@@ -71,9 +95,10 @@ def status(app_name: str, *, kube: KubeTarget | Connection | Cluster | None = No
         return AppStatus(app=orphan(leftover), driver_pod=names.driver_pod, executors={}, ui=None)
     executors = cluster.objects("Pod", names.executor_selector)
     ingress = cluster.get("Ingress", names.ui_ingress)
-    return AppStatus(
-        app=summarize(pod), driver_pod=names.driver_pod, executors=executors_by_phase(executors), ui=ui_url(ingress)
-    )
+    app = summarize(pod)
+    if app.connect is not None:
+        connect_activity([app], executors, _executor_events(cluster))
+    return AppStatus(app=app, driver_pod=names.driver_pod, executors=executors_by_phase(executors), ui=ui_url(ingress))
 
 
 def _schedule_status(cluster: Cluster, names: AppNames, cron_job: dict[str, object]) -> AppStatus:

@@ -22,6 +22,7 @@ RESOURCES = {
     "Namespace": resource("", "v1", "namespaces"),
     "Pod": resource("", "v1", "pods"),
     "Secret": resource("", "v1", "secrets"),
+    "Event": resource("", "v1", "events"),
     "ConfigMap": resource("", "v1", "configmaps"),
     "Service": resource("", "v1", "services"),
     "ServiceAccount": resource("", "v1", "serviceaccounts"),

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class DriverScript:
     """The life of one simulated driver pod."""
 
-    outcome: str = "Succeeded"  # Succeeded | Failed | Running (never ends) | Pending (never starts) | Waiting
+    outcome: str = "Succeeded"  # Succeeded | Failed | Running (never ends) | Pending (never starts) | Waiting | CrashLoop
     #: With outcome Failed: the pod's own reason and message, as a node sets them (Evicted, NodeLost), else none
     pod_reason: str = ""
     pod_message: str = ""
@@ -35,6 +35,12 @@ class DriverScript:
     executors: int = 2
     start_after: float = 0.05
     run_for: float = 0.15
+    #: Seconds from the container's start until its readiness probe passes (a Spark Connect server's
+    #: TCP probe on its gRPC port); None: it never does. 0: Ready as soon as it runs (no probe).
+    ready_after: float | None = 0.0
+    #: With outcome CrashLoop: how often the container exits (exit_code, message) and is restarted,
+    #: before the kubelet backs off (waiting CrashLoopBackOff).
+    crashes: int = 2
 
 
 def _conditions(started: str, *, ready: bool) -> list[dict[str, Any]]:
@@ -117,10 +123,15 @@ class Kubelet:
         await asyncio.sleep(script.start_after)
         started = now()
         image = {"image": pod["spec"]["containers"][0].get("image", ""), "imageID": "sha256:0123456789abcdef"}
+        if script.outcome == "CrashLoop":
+            await self._crash_loop(namespace, name, container, script, started, image)
+            return
+        if script.ready_after != 0.0:  # a readiness probe: Running, not Ready until it passes
+            await self._ready_later(namespace, name, container, script, started, image)
         running = await self._update(
             namespace,
             name,
-            {
+            {} if script.ready_after != 0.0 else {
                 "status": {
                     "phase": "Running",
                     "podIP": "10.244.0.17",
@@ -201,3 +212,48 @@ class Kubelet:
                 }
             },
         )
+
+    async def _ready_later(self, namespace: str, name: str, container: str, script: DriverScript, started: str,
+                           image: dict[str, str]) -> None:
+        """Running but not Ready (the readiness probe has not passed yet); Ready after `ready_after`, if ever."""
+        status = {
+            "phase": "Running", "podIP": "10.244.0.17", "startTime": started,
+            "conditions": _conditions(started, ready=False),
+            "containerStatuses": [{"name": container, "ready": False, "restartCount": 0, "started": True, **image,
+                                   "state": {"running": {"startedAt": started}}}],
+        }
+        for condition in status["conditions"]:
+            condition.pop("reason", None)
+        await self._update(namespace, name, {"status": status})
+        if script.ready_after is None:
+            await asyncio.Event().wait()  # never ready; cancelled with the emulator
+        await asyncio.sleep(script.ready_after)
+        status["conditions"] = _conditions(started, ready=True)
+        status["containerStatuses"][0]["ready"] = True
+        await self._update(namespace, name, {"status": status})
+
+    async def _crash_loop(self, namespace: str, name: str, container: str, script: DriverScript, started: str,
+                          image: dict[str, str]) -> None:
+        """A container that exits and is restarted in the same pod (restartPolicy Always) until the kubelet backs off."""
+        code = script.exit_code if script.exit_code is not None else 1
+        await self._update(namespace, name, {"status": {
+            "phase": "Running", "podIP": "10.244.0.17", "startTime": started,
+            "conditions": _conditions(started, ready=False),
+            "containerStatuses": [{"name": container, "ready": False, "restartCount": 0, **image,
+                                   "state": {"running": {"startedAt": started}}}],
+        }})
+        for restarts in range(script.crashes):
+            await asyncio.sleep(script.run_for)
+            last = {"terminated": {"exitCode": code, "reason": "Error", "message": script.message,
+                                   "startedAt": started, "finishedAt": now()}}
+            started = now()
+            last_restart = restarts + 1 == script.crashes
+            state = ({"waiting": {"reason": "CrashLoopBackOff",
+                                  "message": f"back-off 10s restarting failed container={container} pod={name}"}}
+                     if last_restart else {"running": {"startedAt": started}})
+            await self._update(namespace, name, {"status": {
+                "phase": "Running", "podIP": "10.244.0.17", "startTime": started,
+                "conditions": _conditions(started, ready=False),
+                "containerStatuses": [{"name": container, "ready": False, "restartCount": restarts + 1, **image,
+                                       "lastState": last, "state": state}],
+            }})

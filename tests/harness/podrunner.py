@@ -18,9 +18,18 @@ wiring is what makes it work or fail. For each pod it:
   by the garbage collector through an ownerReference), or when the harness ends.
 
 What a cluster provides and this machine cannot is bridged in the open: `spark.master` of a
-spark-submit is pointed at the emulator, `SPARK_LOCAL_IP` names the pod's address (a pod has one
-interface; this machine has many), and `JAVA_TOOL_OPTIONS` makes the JVM resolve names through the
-pod's hosts file only (cluster DNS). Pods run as root (runAsUser is not applied: the Python
+spark-submit is pointed at the emulator, `SPARK_LOCAL_IP` and `spark.connect.grpc.binding.address`
+name the pod's address (a pod has one interface; this machine has many), `JAVA_TOOL_OPTIONS` makes
+the JVM resolve names through the pod's hosts file only (cluster DNS), and a port-forward reaches
+the pod's address (a kubelet reaches localhost in the pod's network namespace, which pods here share
+with the machine).
+
+Containers are probed as the manifest says (TCP probes: startup, then readiness and liveness; Ready
+follows readiness, and a Service publishes only Ready pods unless `publishNotReadyAddresses`), and
+restarted in the same pod after they exit as `restartPolicy` says (at once the first time, then after
+a back-off reported as CrashLoopBackOff). Probe periods and back-offs are shortened (at most
+`probe_period_cap` and `backoff_cap` seconds), like the grace period. Starting a container records a
+`Started` event and stopping a running one a `Killing` event, as a kubelet does. Pods run as root (runAsUser is not applied: the Python
 interpreter pyspark needs lives under /root), and a pod's scheduling constraints other than its
 scheduler name are not checked (there is one node).
 """
@@ -65,6 +74,7 @@ SERVICES = resource("", "v1", "services")
 CONFIGMAPS = resource("", "v1", "configmaps")
 SECRETS = resource("", "v1", "secrets")
 NETWORK_POLICIES = resource("networking.k8s.io", "v1", "networkpolicies")
+EVENTS = resource("", "v1", "events")
 WATCHED = {PODS, SERVICES, CONFIGMAPS, SECRETS, NETWORK_POLICIES, NAMESPACES}
 EXECUTOR_BACKEND = "org.apache.spark.scheduler.cluster.k8s.KubernetesExecutorBackend"
 #: A container's termination message falls back to at most this much of its log (the kubelet's limits).
@@ -343,6 +353,82 @@ def _child_setup(cgroup_procs: str, hostname: str, steps: list[Mount], workdir: 
     return setup
 
 
+# --- probes -------------------------------------------------------------------------------------
+
+PROBES = ("startup", "readiness", "liveness")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A container's TCP probe, as the kubelet runs it: a connection to the pod's address and port.
+
+    Periods and initial delays are capped (`PodRunner.probe_period_cap`), as the grace period is:
+    the tests should not wait 10 s for a readiness probe; what a probe checks does not change.
+    """
+
+    port: int
+    initial_delay: float
+    period: float
+    timeout: float
+    failure_threshold: int
+    success_threshold: int
+
+    async def check(self, ip: str) -> bool:
+        """One probe: the port accepts a TCP connection within the timeout (from the node: no NetworkPolicy)."""
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(ip, self.port), self.timeout)
+        except (OSError, TimeoutError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        return True
+
+
+def declared_ports(container: Obj) -> list[int]:
+    """The container's TCP ports."""
+    return [int(p["containerPort"]) for p in container.get("ports") or [] if p.get("protocol", "TCP") == "TCP"]
+
+
+def probe_of(container: Obj, kind: str, cap: float) -> Probe | None:
+    """The container's `<kind>Probe` (startup, readiness, liveness), or None; only TCP probes run here."""
+    spec = container.get(f"{kind}Probe")
+    if not spec:
+        return None
+    if "tcpSocket" not in spec:
+        handler = next((k for k in ("httpGet", "exec", "grpc") if k in spec), "?")
+        raise PodError("CreateContainerConfigError", f"{kind}Probe: the harness kubelet runs tcpSocket probes, not {handler}")
+    port = spec["tcpSocket"]["port"]
+    if isinstance(port, str) and not port.isdigit():
+        named = {p.get("name"): int(p["containerPort"]) for p in container.get("ports") or []}
+        if port not in named:
+            raise PodError("CreateContainerConfigError", f"{kind}Probe: the container has no port named {port}")
+        port = named[port]
+    return Probe(
+        port=int(port),
+        initial_delay=min(float(spec.get("initialDelaySeconds") or 0), cap),
+        period=min(float(spec.get("periodSeconds") or 10), cap),
+        timeout=min(float(spec.get("timeoutSeconds") or 1), max(cap, 1.0)),
+        failure_threshold=int(spec.get("failureThreshold") or 3),
+        success_threshold=int(spec.get("successThreshold") or 1),
+    )
+
+
+@dataclass
+class _ContainerRun:
+    """One run of a pod's container (a restart is another run): what its status reports."""
+
+    container: Obj
+    image_fields: dict[str, str]
+    scheduled: str
+    started: str
+    container_id: str
+    last_state: Obj
+    #: the startup probe passed (or there is none)
+    started_ok: bool
+    ready: bool
+
+
 # --- pods ---------------------------------------------------------------------------------------
 
 
@@ -368,6 +454,10 @@ class PodRecord:
     volumes: dict[str, Path] = field(default_factory=dict)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     process: asyncio.subprocess.Process | None = None
+    #: times the container was restarted in the pod (restartPolicy Always or OnFailure)
+    restarts: int = 0
+    #: the pod is Ready: its container runs and its readiness (or startup) probe passed, if it has one
+    ready: bool = False
 
     @property
     def log_path(self) -> Path:
@@ -394,13 +484,17 @@ class PodRunner:
     _instances = itertools.count(1)
 
     def __init__(self, cluster: RunningCluster, directory: Path, image: Image, *,
-                 schedulers: tuple[str, ...] = ("default-scheduler",), grace_seconds: float = 2.0) -> None:
+                 schedulers: tuple[str, ...] = ("default-scheduler",), grace_seconds: float = 2.0,
+                 probe_period_cap: float = 1.0, backoff_cap: float = 4.0) -> None:
         self.cluster = cluster
         self.emulator: ClusterEmulator = cluster.emulator
         self.directory = directory
         self.image = image
         self.schedulers = schedulers
         self.grace_seconds = grace_seconds
+        self.probe_period_cap = probe_period_cap
+        self.backoff_cap = backoff_cap
+        self._closing = False
         self.records: dict[tuple[str, str], PodRecord] = {}
         #: faults of the kubelet itself (tests assert there are none)
         self.errors: list[str] = []
@@ -531,6 +625,7 @@ class PodRunner:
             self._subnet_lock = None
 
     async def _stop_all(self) -> None:
+        self._closing = True  # no container restarts any more
         if self._refresher:
             self._refresher.cancel()
         for record in self.records.values():
@@ -562,8 +657,15 @@ class PodRunner:
         elif event == "DELETED" and key in self.records:
             record = self.records[key]
             if record.uid == meta.get("uid", record.uid):
+                stopping = record.pid is not None and record.exit_code is None and not record.deleted
                 record.deleted = True
                 self._kill(record, signal.SIGTERM)
+                if stopping:  # the kubelet records that it stops the container (after the lock is released)
+                    name = ((obj.get("spec") or {}).get("containers") or [{}])[0].get("name", "")
+                    task = asyncio.get_running_loop().create_task(
+                        self._event(record, "Killing", f"Stopping container {name}"))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
 
     def _kill(self, record: PodRecord, sig: int) -> None:
         """Stop a pod's processes: SIGTERM to its group, SIGKILL to everything in its cgroup after the grace period."""
@@ -634,6 +736,7 @@ class PodRunner:
         })
         try:
             argv, env, steps, workdir = await self._prepare(pod, record)
+            probes = {kind: probe_of(container, kind, self.probe_period_cap) for kind in PROBES}
         except PodError as error:
             record.waiting = f"{error.reason}: {error}"
             await self._update(record, {"containerStatuses": [{
@@ -647,6 +750,64 @@ class PodRunner:
             return
         record.argv, record.env = argv, env
         await self._refresh()  # the pod's address is in the network and DNS before its process starts
+        policy = pod["spec"].get("restartPolicy") or "Always"
+        last_state: Obj = {}
+        while True:
+            ran = await self._run_container(record, container, image_fields, scheduled, steps, workdir, probes,
+                                            last_state)
+            if ran is None:  # the process could not be started
+                await self._remove_cgroup(record)
+                record.done.set()
+                return
+            exit_code, terminated = ran
+            restart = not (record.deleted or self._closing) and (
+                policy == "Always" or (policy == "OnFailure" and exit_code != 0))
+            if not restart:
+                break
+            # The container restarts in the same pod (same name, IP, volumes): at once the first time, then
+            # after a back-off that doubles (10s, 20s, ... 5m in a kubelet; compressed here like the probes),
+            # reported as CrashLoopBackOff meanwhile.
+            record.restarts += 1
+            last_state = {"terminated": terminated}
+            backoff = 0.0 if record.restarts == 1 else min(self.backoff_cap, 0.5 * 2 ** (record.restarts - 2))
+            if backoff:
+                await self._update(record, {
+                    "phase": "Running", "conditions": self._conditions(False, scheduled),
+                    "containerStatuses": [{
+                        "name": container["name"], "ready": False, "restartCount": record.restarts, "started": False,
+                        **image_fields, "lastState": last_state, "state": {"waiting": {
+                            "reason": "CrashLoopBackOff",
+                            "message": f"back-off {backoff:g}s restarting failed container={container['name']} "
+                                       f"pod={record.name}"}}}],
+                })
+                await self._sleep_unless_deleted(record, backoff)
+            if record.deleted:
+                break
+        record.exit_code = exit_code
+        for port in declared_ports(container):
+            self.emulator.forwards.pop((record.namespace, record.name, port), None)
+        if not record.deleted:
+            await self._update(record, {
+                "phase": "Succeeded" if exit_code == 0 else "Failed",
+                "conditions": self._conditions(False, scheduled),
+                "containerStatuses": [{"name": container["name"], "ready": False, "restartCount": record.restarts,
+                                       "started": False, **image_fields, "containerID": terminated["containerID"],
+                                       **({"lastState": last_state} if last_state else {}),
+                                       "state": {"terminated": terminated}}],
+            })
+        await self._remove_cgroup(record)
+        record.done.set()
+        self._refresh_wanted.set()
+
+    async def _sleep_unless_deleted(self, record: PodRecord, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not record.deleted and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+
+    async def _run_container(self, record: PodRecord, container: Obj, image_fields: dict[str, str], scheduled: str,
+                             steps: list[Mount], workdir: str, probes: dict[str, Probe | None],
+                             last_state: Obj) -> tuple[int, Obj] | None:
+        """Start the container's process once, probe it, wait for its end: (exit code, terminated state), or None."""
         log = record.log_path.open("ab")
         start_error = record.directory / "start-error"
         error_fd = os.open(start_error, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -654,59 +815,160 @@ class PodRunner:
                              workdir, os.getpid(), error_fd)
         try:
             process = await asyncio.create_subprocess_exec(
-                *argv, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                *record.argv, env=record.env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT, start_new_session=True, preexec_fn=setup,
             )
         except (OSError, ValueError, subprocess.SubprocessError) as error:
             os.close(error_fd)
             reason = start_error.read_text() or str(error)
-            message = f"failed to start {argv[0]}: {reason}"
+            message = f"failed to start {record.argv[0]}: {reason}"
             record.waiting = message
             await self._update(record, {"containerStatuses": [{
-                "name": container["name"], "ready": False, "restartCount": 0, "started": False, **image_fields,
-                "state": {"waiting": {"reason": "CreateContainerError", "message": message}}}]})
+                "name": container["name"], "ready": False, "restartCount": record.restarts, "started": False,
+                **image_fields, "state": {"waiting": {"reason": "CreateContainerError", "message": message}}}]})
             log.close()
-            await self._remove_cgroup(record)
-            record.done.set()
-            return
+            return None
         os.close(error_fd)
         record.process, record.pid = process, process.pid
         started = now()
-        await self._update(record, {
-            "phase": "Running", "podIP": record.ip, "podIPs": [{"ip": record.ip}], "startTime": started,
-            "conditions": self._conditions(True, scheduled),
-            "containerStatuses": [{"name": container["name"], "ready": True, "restartCount": 0, "started": True,
-                                   **image_fields, "containerID": f"harness://{process.pid}",
-                                   "state": {"running": {"startedAt": started}}}],
-        })
+        run = _ContainerRun(container=container, image_fields=image_fields, scheduled=scheduled, started=started,
+                            container_id=f"harness://{process.pid}", last_state=last_state,
+                            # no startup probe: started at once; no readiness probe: ready once started
+                            started_ok=probes["startup"] is None,
+                            ready=probes["startup"] is None and probes["readiness"] is None)
+        record.ready = run.ready
+        for port in declared_ports(container):  # a port-forward reaches the pod's address (kubelet: its netns)
+            self.emulator.forwards[(record.namespace, record.name, port)] = (record.ip, port)
+        await self._event(record, "Started", f"Started container {container['name']}")
+        await self._update(record, {"podIP": record.ip, "podIPs": [{"ip": record.ip}], "startTime": scheduled,
+                                    **self._running_status(record, run)})
+        if not run.ready:
+            self._refresh_wanted.set()  # a Service publishes the pod only once it is Ready
         if record.deleted:  # deleted while it started
             self._kill(record, signal.SIGTERM)
         key = (record.namespace, record.name)
         reader = asyncio.get_running_loop().create_task(self._read(process, log, key))
+        prober = asyncio.get_running_loop().create_task(self._probe(record, run, probes, process))
         code = await process.wait()
+        prober.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await prober
+        record.ready = False
         self._kill_all(record)  # the container ends with its main process: nothing of it outlives it
         record.cpu_seconds = netfilter.cgroup_cpu_seconds(record.cgroup) if record.cgroup else None
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(reader, 10)
         log.close()
         exit_code = code if code >= 0 else 128 - code
-        record.exit_code = exit_code
         terminated: Obj = {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error",
-                           "startedAt": started, "finishedAt": now(), "containerID": f"harness://{process.pid}"}
+                           "startedAt": started, "finishedAt": now(), "containerID": run.container_id}
         if exit_code != 0 and container.get("terminationMessagePolicy") == "FallbackToLogsOnError":
             tail = "".join(record.log().splitlines(keepends=True)[-FALLBACK_LINES:])
             terminated["message"] = tail.encode()[-FALLBACK_BYTES:].decode(errors="replace")
-        if not record.deleted:
-            await self._update(record, {
-                "phase": "Succeeded" if exit_code == 0 else "Failed",
-                "conditions": self._conditions(False, scheduled),
-                "containerStatuses": [{"name": container["name"], "ready": False, "restartCount": 0, "started": False,
-                                       **image_fields, "containerID": f"harness://{process.pid}",
-                                       "state": {"terminated": terminated}}],
-            })
-        await self._remove_cgroup(record)
-        record.done.set()
         self._refresh_wanted.set()
+        return exit_code, terminated
+
+    def _running_status(self, record: PodRecord, run: _ContainerRun) -> Obj:
+        """The pod's status while its container runs: Running, Ready as the probes say."""
+        return {
+            "phase": "Running",
+            "conditions": self._conditions(run.ready, run.scheduled),
+            "containerStatuses": [{
+                "name": run.container["name"], "ready": run.ready, "restartCount": record.restarts,
+                "started": run.started_ok, **run.image_fields, "containerID": run.container_id,
+                **({"lastState": run.last_state} if run.last_state else {}),
+                "state": {"running": {"startedAt": run.started}}}],
+        }
+
+    async def _probe(self, record: PodRecord, run: _ContainerRun, probes: dict[str, Probe | None],
+                     process: asyncio.subprocess.Process) -> None:
+        """The kubelet's probes of one container run: startup first, then readiness and liveness side by side.
+
+        Ready follows the readiness probe (a Service publishes the pod only while it is Ready); a startup
+        or liveness probe that fails `failureThreshold` times in a row kills the container, which the
+        restart policy then restarts (or not).
+        """
+        startup, readiness, liveness = probes["startup"], probes["readiness"], probes["liveness"]
+        if startup is not None:
+            if not await self._passes(record, startup):
+                await self._probe_kill(record, run, "startup")
+                return
+            run.started_ok = True
+            if readiness is None:
+                run.ready = True
+            await self._set_ready(record, run)
+
+        async def readiness_loop(probe: Probe) -> None:
+            await asyncio.sleep(probe.initial_delay)
+            failures = successes = 0
+            while True:
+                if await probe.check(record.ip):
+                    successes, failures = successes + 1, 0
+                    if not run.ready and successes >= probe.success_threshold:
+                        run.ready = True
+                        await self._set_ready(record, run)
+                else:
+                    failures, successes = failures + 1, 0
+                    if run.ready and failures >= probe.failure_threshold:
+                        run.ready = False
+                        await self._set_ready(record, run)
+                await asyncio.sleep(probe.period)
+
+        async def liveness_loop(probe: Probe) -> None:
+            await asyncio.sleep(probe.initial_delay)
+            failures = 0
+            while True:
+                failures = 0 if await probe.check(record.ip) else failures + 1
+                if failures >= probe.failure_threshold:
+                    await self._probe_kill(record, run, "liveness")
+                    return
+                await asyncio.sleep(probe.period)
+
+        loops = [loop(probe) for loop, probe in ((readiness_loop, readiness), (liveness_loop, liveness)) if probe]
+        await asyncio.gather(*loops)
+
+    async def _passes(self, record: PodRecord, probe: Probe) -> bool:
+        """A startup probe: True at the first success, False after failureThreshold failures in a row."""
+        await asyncio.sleep(probe.initial_delay)
+        for attempt in range(probe.failure_threshold):
+            if await probe.check(record.ip):
+                return True
+            if attempt + 1 < probe.failure_threshold:
+                await asyncio.sleep(probe.period)
+        return False
+
+    async def _set_ready(self, record: PodRecord, run: _ContainerRun) -> None:
+        record.ready = run.ready
+        await self._update(record, self._running_status(record, run))
+        self._refresh_wanted.set()
+
+    async def _probe_kill(self, record: PodRecord, run: _ContainerRun, kind: str) -> None:
+        """A failed startup or liveness probe: the kubelet kills the container (SIGTERM, then SIGKILL) and says so."""
+        run.ready = False
+        await self._set_ready(record, run)
+        await self._event(record, "Killing",
+                          f"Container {run.container['name']} failed {kind} probe, will be restarted")
+        if record.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(record.pid, signal.SIGTERM)
+            await asyncio.sleep(self.grace_seconds)
+            self._kill_all(record)
+
+    async def _event(self, record: PodRecord, reason: str, message: str) -> None:
+        """An Event about the pod, as the kubelet records one (reason Killing when it stops a container)."""
+        stamp = now()
+        event = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": f"{record.name}.{time.time_ns():x}", "namespace": record.namespace},
+            "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": record.name,
+                               "namespace": record.namespace, "uid": record.uid},
+            "reason": reason, "message": message, "type": "Normal", "count": 1,
+            "firstTimestamp": stamp, "lastTimestamp": stamp,
+            "source": {"component": "kubelet", "host": socket.gethostname()},
+            "reportingComponent": "kubelet", "reportingInstance": socket.gethostname(),
+        }
+        async with self.emulator._lock:
+            await self.emulator._create(EVENTS, record.namespace, event)
 
     async def _read(self, process: asyncio.subprocess.Process, log: Any, key: tuple[str, str]) -> None:
         assert process.stdout is not None
@@ -862,7 +1124,10 @@ class PodRunner:
         # no command: the image's entrypoint runs with the args (the Spark image's, or none at all)
         argv = command + args if command or not self.image.entrypoint else entrypoint_argv(args, env, workdir)
         if argv and argv[0].endswith("/bin/spark-submit"):
-            argv[1:1] = ["--conf", f"spark.master=k8s://{self.cluster.url}"]  # the API server's address
+            argv[1:1] = ["--conf", f"spark.master=k8s://{self.cluster.url}",  # the API server's address
+                         # Spark Connect's server binds every address unless told one; pods here share the
+                         # machine's network, so it gets the pod's own (ignored by applications that are no server)
+                         "--conf", f"spark.connect.grpc.binding.address={record.ip}"]
         if not argv:
             raise PodError("CreateContainerConfigError", "the container has no command and no args")
         dns_dir = record.directory / "dns"
@@ -916,7 +1181,7 @@ class PodRunner:
                 status["podIP"] = running[key].ip
                 if status.get("phase") in (None, "Pending"):
                     status["phase"] = "Running"
-                    status["conditions"] = [{"type": "Ready", "status": "True"}]
+                    status["conditions"] = [{"type": "Ready", "status": "True" if running[key].ready else "False"}]
         virtual = self._virtual_services(services, pods)
         cluster_ips = {key: service.ip for key, service in virtual.items()}
         for key, record in running.items():
