@@ -391,8 +391,8 @@ def test_list_shows_connect_servers_busy_or_idle_in_six_requests(cluster: Runnin
     listed = {a["name"]: a for a in json.loads(cli("list", "-n", NS, "-o", "json").stdout)}
     new = cluster.requests()[before:]
     assert len(new) == 6  # driver pods, ConfigMaps, CronJobs, executor pods, two kinds of events: whatever the number of apps
-    assert "fieldSelector=involvedObject.kind%3DPod%2Creason%3DStarted" in new[3][1]
-    assert "fieldSelector=involvedObject.kind%3DPod%2Creason%3DKilling" in new[4][1]
+    assert "fieldSelector=involvedObject.kind%3DPod%2Creason%3DStarted" in new[4][1]
+    assert "fieldSelector=involvedObject.kind%3DPod%2Creason%3DKilling" in new[5][1]
     assert listed["pi"]["connect"] is None
     busy, idle = listed["nb-busy"]["connect"], listed["nb-idle"]["connect"]
     assert busy == {"url": "sc://nb-busy-connect-svc.spark.svc:15002", "port": 15002, "ready": True,
