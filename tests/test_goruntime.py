@@ -17,7 +17,8 @@ class Spy:
             seen.append(os.environ.get("GOGC"))
         return None
 sys.meta_path.insert(0, Spy())
-import sparkhelm.engine.embedded
+from sparkhelm.engine.embedded import _sdk
+_sdk()
 print(seen[0], os.environ.get("GOGC"))
 """
 
@@ -33,7 +34,7 @@ def test_gogc_while_the_sdk_loads(given: str | None, at_load: str, after: str) -
 
 def test_the_console_script_loads_it_the_same_way(tmp_path) -> None:
     """The early load of `sparkhelm template` (sparkhelm.cli._preload) goes through the same function."""
-    probe = PROBE.replace("import sparkhelm.engine.embedded", "from sparkhelm import cli\ncli._preload(\"embedded\")")
+    probe = PROBE.replace("from sparkhelm.engine.embedded import _sdk\n_sdk()", "from sparkhelm import cli\ncli._preload(\"embedded\")")
     env = {k: v for k, v in os.environ.items() if k != "GOGC"}
     done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["400", "None"]

@@ -528,10 +528,11 @@ class ClusterEmulator(KubernetesEmulator):
 
     async def _delete_collection(self, request: rendering.Request) -> aiohttp.web.Response:
         assert request.resource is not None
-        items = self._select(request)
-        for obj in items:
-            meta = obj["metadata"]
-            await self._remove(request.resource, meta.get("namespace"), meta["name"])
+        items = [(obj["metadata"].get("namespace"), obj["metadata"]["name"]) for obj in self._select(request)]
+        for namespace, name in items:
+            # Deleting one may garbage-collect another of the same selection (an owner and its dependents).
+            if self._live(request.resource, namespace, name) is not None:
+                await self._remove(request.resource, namespace, name)
         return aiohttp.web.json_response({"kind": "Status", "apiVersion": "v1", "status": "Success"})
 
     async def _serve_list(self, request: rendering.Request) -> rendering.Payload:  # pragma: no cover
