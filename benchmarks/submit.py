@@ -128,7 +128,13 @@ def measure(tools: dict[str, str], rounds: int, memory_rounds: int, read_rounds:
             run_seconds=median(times["sparkhelm"]), run_mib=median(memory["sparkhelm"]),
             helm4_install_seconds=median(times["helm4"]),
         )
-        part.sections["Submission: requests and memory"] = _submission_section(emu, subs, memory, times, objects)
+        pi_before = emu.count()
+        run([SPARKHELM, "run", "-f", str(PROD.with_name("pyspark-pi.yaml")), "-n", NAMESPACE], subs.env)
+        pi = emu.requests(pi_before)
+        part.sections["Submission: requests and memory"] = _submission_section(emu, subs, memory, times, objects) + (
+            f"\n\nWith values/pyspark-pi.yaml (no Volcano, priority class or ingress to check), `sparkhelm run` makes "
+            f"{len(pi)} requests, {sum(is_write(m, p) for m, p in pi)} of them writes."
+        )
         part.facts["record_bytes"] = subs.record_bytes
         part.facts["helm4_install_cpu"] = median(subs.client_cpu["helm4"][1:])
         part.facts["run_cpu"] = median(subs.client_cpu["sparkhelm"][1:])
