@@ -110,8 +110,10 @@ def measure(apps: int, repeat: int, template_ms: float | None) -> Part:
             f"with today's chart ({templates[1]} template files) and {then:.1f} ms with the chart of commit {MET_AT} "
             f"({templates[0]} files), when this row last met its budget at 4.86 ms/app: {now / then - 1:+.0%} "
             "(one process, renders alternated, medians of 29; Helm parses every template on every render). The "
-            "rest is not the chart's: RESULTS.md of that commit gave about 4.4 ms of CPU for the same render, with "
-            "the same helm-python-sdk (0.2.2)."
+            f"rest is not the chart's: with the chart of {MET_AT}, one render takes {then:.1f} ms of CPU here "
+            f"today, {then / workers:.1f} ms per app on {workers} cores before any Python work, where RESULTS.md "
+            "of that commit gave about 4.4 ms of single-core time per render (same helm-python-sdk, 0.2.2): the "
+            "rest is the machine's speed at the time (shared, and busy during this run), or that figure's method."
         )
     part.facts["batch_ms"] = best[workers]
     return part

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from benchmarks.common import SPARKHELM, VALUES, alternate, base_env, median, peak_memory, run, spread, tool_env, wall
@@ -19,6 +20,16 @@ from benchmarks.report import Part, Row
 
 NAMESPACE = "bench"
 SMALL = 50
+#: What `kubectl get` asks for: a server-side Table (the columns it prints, plus each object's metadata).
+TABLE = ("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,"
+         "application/json")
+
+
+def _size(url: str, path: str, *, table: bool) -> int:
+    """Bytes of the emulator's answer to one request (asked again, as the command asked it)."""
+    request = urllib.request.Request(url + path, headers={"Accept": TABLE if table else "application/json"})
+    with urllib.request.urlopen(request, timeout=300) as answer:
+        return len(answer.read())
 
 
 def measure(tools: dict[str, str], apps: int, rounds: int) -> Part:
@@ -36,23 +47,26 @@ def measure(tools: dict[str, str], apps: int, rounds: int) -> Part:
             "kubectl": [tools["kubectl"], "get", "pods", "-n", NAMESPACE, "-l", "spark-role=driver"],
         }
 
-        def requests_of(name: str) -> int:
+        def requests_of(name: str) -> list[tuple[str, str]]:
             before = emu.count()
             run(commands[name], kenv if name == "kubectl" else env)
-            return emu.count() - before
+            return emu.requests(before)
 
         for name, argv in commands.items():  # warm-up: kubectl fills its discovery cache
             run(argv, kenv if name == "kubectl" else env)
         small = min(SMALL, apps)
         emu.ask("fleet", "source", 0, small - 1, finished, NAMESPACE)
-        few = {name: requests_of(name) for name in commands}
+        few = {name: len(requests_of(name)) for name in commands}
         began = time.perf_counter()
         emu.ask("fleet", "source", small - 1, apps - small, finished, NAMESPACE)
         seeding = time.perf_counter() - began
         listed = run([SPARKHELM, "list", "-n", NAMESPACE, "-o", "json"], env).count('"name"')
         if listed != apps:
             raise RuntimeError(f"the fleet has {listed} apps, not {apps}")
-        many = {name: requests_of(name) for name in commands}
+        served = {name: requests_of(name) for name in commands}
+        many = {name: len(paths) for name, paths in served.items()}
+        sizes = {name: [(path, _size(emu.url, path, table=name == "kubectl")) for _, path in paths]
+                 for name, paths in served.items()}
         times = alternate({name: functools.partial(wall, argv, kenv if name == "kubectl" else env)
                            for name, argv in commands.items()}, rounds)
         memory = {name: peak_memory(argv, kenv if name == "kubectl" else env).mib for name, argv in commands.items()}
@@ -82,7 +96,17 @@ def measure(tools: dict[str, str], apps: int, rounds: int) -> Part:
         shown = " ".join(argv[1:3]) if name != "kubectl" else "kubectl get pods -l spark-role=driver"
         lines.append(f"| `{shown if name == 'kubectl' else 'sparkhelm ' + name}` | {few[name]} | {many[name]} "
                      f"| {median(times[name]) * 1000:.0f} ms | {memory[name]:.0f} MiB |")
+    mib = 1024 * 1024
+    answered = {
+        name: ", ".join(f"`{path.split('?')[0].rsplit('/', 1)[-1]}` {size / mib:.1f} MiB" for path, size in answers)
+        for name, answers in sizes.items()
+    }
     lines += [
+        "",
+        f"What the server sends over {apps:,} apps: for `sparkhelm list`, {answered['list']} (whole objects; the "
+        f"ConfigMaps carry each app's spark-defaults.conf and executor pod template, and are read only to find apps "
+        f"whose driver pod is gone); for `kubectl get pods`, {answered['kubectl']} (a server-side Table: the printed "
+        "columns and each pod's metadata).",
         "",
         "The emulator answers a LIST in one response whatever its size. A real API server pages it: sparkhelm "
         "asks for 500 items a page, as kubectl does (`--chunk-size` 500), so over 5,000 apps a real server would "

@@ -38,8 +38,11 @@ class Row:
         return "MET" if self.met else "MISSED"
 
     def shown(self) -> str:
-        """The value with its unit."""
-        return f"{_number(self.value)}{self.unit}" if self.unit == "x" else f"{_number(self.value)} {self.unit}"
+        """The value with its unit; with a third decimal when two would round it onto its budget."""
+        number = _number(self.value)
+        if number == _number(self.budget) and self.value != self.budget:
+            number = f"{self.value:.3f}"
+        return f"{number}{self.unit}" if self.unit == "x" else f"{number} {self.unit}"
 
     def budget_shown(self) -> str:
         """The budget with its direction."""

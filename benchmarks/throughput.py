@@ -158,6 +158,15 @@ def _section(results: list[Measured], apps: int) -> str:
             f"| {r.client_cpu / r.apps * 1000:.0f} ms | {r.server_cpu / r.apps * 1000:.0f} ms | {r.server_busy:.0%} "
             f"| {r.requests / r.apps:.1f} | {connections} | {r.capacity:,.0f} |"
         )
+    churn = [r for r in results if r.connections is not None and r.connections > r.apps / 2]
+    if churn:
+        lines += ["", "Connections: " + ", ".join(f"with {r.clients} threads the shared client opened {r.connections}"
+                                                  f" connections for {r.apps} apps" for r in churn)
+                  + ". It keeps 4 idle connections for reuse (`MAX_IDLE` in sparkhelm/kube/client.py), fewer than "
+                  "the threads, so most submissions opened a new one: over HTTPS, a TLS handshake each."]
+    lines += ["", "The emulator's CPU per app grows with what it stores: a LIST with a label selector (the release "
+              "check of every submission) scans every object it holds (`_select` in tests/harness/emulator.py), much "
+              "as a real API server filters every Secret of the namespace."]
     bottleneck = [r for r in results if r.server_busy > 0.85]
     lines += ["", (
         "The emulator was the bottleneck (busy above 85 % of a core) in: "
