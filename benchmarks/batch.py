@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import CHART, PROD, PYTHON, ROOT, base_env, median
+from benchmarks.common import CHART, PROD, PYTHON, ROOT, base_env, median, scratch
 from benchmarks.report import Part, Row
 
 BUDGET = 5.0  # ms per app with one worker per core
@@ -54,8 +54,8 @@ def _render_cpu(charts: list[Path], rounds: int = 30) -> list[float]:
     values = api.compute_values(api.Inputs(values_files=[PROD], name="bench-app")).values
     loaded = []
     for directory in charts:
-        with tempfile.TemporaryDirectory() as scratch:
-            copy = Path(scratch) / directory.name
+        with tempfile.TemporaryDirectory() as folder:
+            copy = Path(folder) / directory.name
             shutil.copytree(directory, copy, ignore=shutil.ignore_patterns("values.schema.json"))
             loaded.append(helm_python.Chart.load(str(copy)))
     samples: list[list[float]] = [[] for _ in charts]
@@ -69,7 +69,7 @@ def _render_cpu(charts: list[Path], rounds: int = 30) -> list[float]:
 
 def _old_chart() -> Path | None:
     """The chart at MET_AT, extracted from git; None without git or that commit (a shallow CI clone)."""
-    target = Path(tempfile.mkdtemp(prefix="sparkhelm-bench-"))
+    target = scratch()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", MET_AT, "charts/spark-client-app"],
                              capture_output=True, check=False)
     if archive.returncode != 0:

@@ -8,8 +8,10 @@ whole process tree read from /proc, so a helper process would not go unseen.
 
 from __future__ import annotations
 
+import atexit
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -84,6 +86,13 @@ def tool_env(home: Path, kubeconfig: Path | None = None) -> dict[str, str]:
     if kubeconfig is not None:
         env["KUBECONFIG"] = str(kubeconfig)
     return env
+
+
+def scratch() -> Path:
+    """A new temporary folder, removed when the suite's process exits."""
+    path = Path(tempfile.mkdtemp(prefix="sparkhelm-bench-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def compile_sources() -> None:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from benchmarks.common import PYTHON, ROOT, base_env
+from benchmarks.common import PYTHON, ROOT, base_env, scratch
 
 
 class Emulator:
     """`python -m benchmarks.server` started from the repository root; commands go over its stdin."""
 
     def __init__(self, *, kubelet: str = "Running") -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="sparkhelm-bench-"))
+        self.directory = scratch()
         self._process = subprocess.Popen(
             [PYTHON, "-m", "benchmarks.server", str(self.directory), "--kubelet", kubelet],
             cwd=ROOT, env=base_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

@@ -9,12 +9,22 @@ spark-role=driver` over the same driver pods, and their peak memory measured.
 from __future__ import annotations
 
 import functools
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
-from benchmarks.common import SPARKHELM, VALUES, alternate, base_env, median, peak_memory, run, spread, tool_env, wall
+from benchmarks.common import (
+    SPARKHELM,
+    VALUES,
+    alternate,
+    base_env,
+    median,
+    peak_memory,
+    run,
+    scratch,
+    spread,
+    tool_env,
+    wall,
+)
 from benchmarks.emulator import Emulator
 from benchmarks.report import Part, Row
 
@@ -35,7 +45,7 @@ def _size(url: str, path: str, *, table: bool) -> int:
 def measure(tools: dict[str, str], apps: int, rounds: int) -> Part:
     """Goal 5 rows and the section on reads at scale."""
     part = Part()
-    home = Path(tempfile.mkdtemp(prefix="sparkhelm-bench-")) / "home"
+    home = scratch() / "home"
     with Emulator(kubelet="Running") as emu:
         env = base_env(KUBECONFIG=str(emu.kubeconfig))
         kenv = tool_env(home, emu.kubeconfig)

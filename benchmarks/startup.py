@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
-from benchmarks.common import CHART, PROD, PYTHON, ROOT, SPARKHELM, alternate, base_env, median, run, spread, wall
+from benchmarks.common import (
+    CHART,
+    PROD,
+    PYTHON,
+    ROOT,
+    SPARKHELM,
+    alternate,
+    base_env,
+    median,
+    run,
+    scratch,
+    spread,
+    wall,
+)
 from benchmarks.report import Part, Row
 
 APP, NAMESPACE = "bench-app", "spark-jobs"
@@ -41,7 +53,7 @@ def _same_render(ours: list[str], theirs: list[str], env: dict[str, str]) -> Non
 def measure(tools: dict[str, str], rounds: int, anatomy_rounds: int) -> Part:
     """Rows 1: template and --help against both Helms, the floor; the anatomy section."""
     env = base_env()
-    work = Path(tempfile.mkdtemp(prefix="sparkhelm-bench-"))
+    work = scratch()
     computed = yaml.safe_load(run([SPARKHELM, "values", "-f", str(PROD), "--name", APP], env))
     values_yaml, values_json = work / "computed.yaml", work / "computed.json"
     values_yaml.write_text(yaml.safe_dump(computed))

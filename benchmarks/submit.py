@@ -11,7 +11,6 @@ from __future__ import annotations
 import collections
 import functools
 import json
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -26,6 +25,7 @@ from benchmarks.common import (
     median,
     peak_memory,
     run,
+    scratch,
     spread,
     tool_env,
     wall,
@@ -85,7 +85,7 @@ class _Submissions:
 def measure(tools: dict[str, str], rounds: int, memory_rounds: int, read_rounds: int) -> Part:
     """Rows 2 (run vs helm install: time, requests, memory) and 3 (list/status/logs vs kubectl)."""
     part = Part()
-    work = Path(tempfile.mkdtemp(prefix="sparkhelm-bench-"))
+    work = scratch()
     with Emulator(kubelet="Running") as emu:
         computed = yaml.safe_load(run([SPARKHELM, "values", "-f", str(PROD), "--name", "bench-values"], base_env()))
         computed.pop("nameOverride")  # the release name is the app name: one per install
