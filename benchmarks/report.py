@@ -1,51 +1,85 @@
-"""Benchmark results and RESULTS.md: one row per measurement, with its budget when it has one."""
+"""Rows and RESULTS.md: one table of MET/MISSED rows with their figures, then the sections that explain them."""
 
 from __future__ import annotations
 
 import os
 import platform
-import statistics
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
-
-#: RESULTS.md keeps what follows this line when it is rewritten (the hand-written history).
-HISTORY_MARKER = "<!-- history: kept when the benchmarks rewrite this file -->"
 
 
 @dataclass(frozen=True)
-class Result:
-    """One measurement; `budget` is the upper bound it must meet (same unit), if any."""
+class Row:
+    """One goal of the performance issue: a value against its budget.
 
+    `at_most`: the value must not exceed the budget (ratios, requests, ms); else it must reach it
+    (throughput). `figures`: the side-by-side measurements the value comes from.
+    """
+
+    goal: str
     name: str
     value: float
     unit: str
-    budget: float | None = None
-    detail: str = ""
+    budget: float
+    figures: str
+    at_most: bool = True
+
+    @property
+    def met(self) -> bool:
+        """Whether the budget is met."""
+        return self.value <= self.budget if self.at_most else self.value >= self.budget
 
     @property
     def verdict(self) -> str:
-        """The verdict against the budget: met, MISSED, or "-" without one."""
-        if self.budget is None:
-            return "-"
-        return "met" if self.value <= self.budget else "MISSED"
+        """MET or MISSED."""
+        return "MET" if self.met else "MISSED"
+
+    def shown(self) -> str:
+        """The value with its unit; with a third decimal when two would round it onto its budget."""
+        number = _number(self.value)
+        if number == _number(self.budget) and self.value != self.budget:
+            number = f"{self.value:.3f}"
+        return f"{number}{self.unit}" if self.unit == "x" else f"{number} {self.unit}"
+
+    def budget_shown(self) -> str:
+        """The budget with its direction."""
+        unit = self.unit if self.unit == "x" else f" {self.unit}"
+        return f"{'<=' if self.at_most else '>='} {_number(self.budget)}{unit}"
 
 
-def timed(fn: Callable[[], object], repeat: int) -> list[float]:
-    """Wall times of `repeat` calls, in seconds."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return times
+def _number(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
 
 
-def median(values: list[float]) -> float:
-    """The median (statistics.median, named for the reader of the benchmark code)."""
-    return statistics.median(values)
+@dataclass
+class Part:
+    """What one benchmark module measured: its rows, and markdown for the sections of RESULTS.md."""
+
+    rows: list[Row] = field(default_factory=list)
+    sections: dict[str, str] = field(default_factory=dict)
+    #: figures other modules use (the history table, the throughput bound), by name
+    facts: dict[str, float] = field(default_factory=dict)
+
+
+#: The order of the sections after the table (a module fills the ones it measured).
+SECTION_ORDER = [
+    "How the figures are measured",
+    "Where the time of `template` goes",
+    "Submission: requests and memory",
+    "Reads: list, status, logs",
+    "Throughput",
+    "The throughput bound on a real API server (on paper)",
+    "Reads at scale",
+    "Batch rendering",
+    "History: the issue's figures and now",
+]
 
 
 def machine() -> list[str]:
@@ -62,39 +96,50 @@ def machine() -> list[str]:
     if meminfo.is_file():
         kib = int(meminfo.read_text().split("MemTotal:", 1)[1].split()[0])
         memory = f", {kib / 1024 / 1024:.1f} GiB RAM"
-    from importlib.metadata import version
-
-    packages = ", ".join(f"{name} {version(name)}" for name in ("helm-python-sdk", "typer", "kubernetes", "pyyaml"))
+    one, five, fifteen = os.getloadavg()
+    load = f", load average at the end {one:.1f} {five:.1f} {fifteen:.1f}"
+    packages = ", ".join(f"{name} {version(name)}" for name in ("helm-python-sdk", "pyyaml", "kmock"))
     return [
-        f"- CPU: {cpu}, {os.cpu_count()} cores{memory}",
-        f"- OS: {platform.platform()}",
-        f"- Python {platform.python_version()} ({sys.executable})",
-        f"- {packages}",
+        f"- {cpu}, {os.cpu_count()} cores{memory}{load} (a machine shared with other work: compare rows, "
+        "which are measured side by side, rather than runs)",
+        f"- {platform.platform()}; Python {platform.python_version()}; {packages}",
     ]
 
 
-def write(path: Path, results: list[Result], *, quick: bool, seconds: float) -> None:
-    """Write RESULTS.md: machine, table, then the history kept from the previous file."""
-    history = ""
-    if path.is_file() and HISTORY_MARKER in path.read_text():
-        history = path.read_text().split(HISTORY_MARKER, 1)[1]
+def render(rows: list[Row], sections: dict[str, str], *, quick: bool, seconds: float, tools: str) -> str:
+    """The whole RESULTS.md."""
+    met = sum(row.met for row in rows)
     lines = [
         "# Benchmark results",
         "",
-        "Written by `python -m benchmarks`" + (" --quick (smoke sizes: not figures to quote)" if quick else "")
-        + f" on {time.strftime('%Y-%m-%d %H:%M %Z')}, in {seconds:.0f} s.",
-        "",
-        "## Machine",
+        "Written by `python -m benchmarks`" + (" --quick (smoke sizes: figures not to quote)" if quick else "")
+        + f" on {time.strftime('%Y-%m-%d %H:%M %Z')} in {seconds:.0f} s: {met} of {len(rows)} budgets met. "
+        f"Every comparison is measured side by side in the same run against {tools}.",
         "",
         *machine(),
         "",
-        "## Figures",
-        "",
-        "| measurement | value | budget | verdict | how |",
-        "|---|---:|---:|---|---|",
+        "| goal | measurement | value | budget | verdict | figures |",
+        "|---|---|---:|---:|---|---|",
     ]
-    for r in results:
-        budget = f"<= {r.budget:g} {r.unit}" if r.budget is not None else ""
-        lines.append(f"| {r.name} | {r.value:.3g} {r.unit} | {budget} | {r.verdict} | {r.detail} |")
-    lines += ["", HISTORY_MARKER]
-    path.write_text("\n".join(lines) + (history if history else "\n"))
+    for row in rows:
+        lines.append(f"| {row.goal} | {row.name} | {row.shown()} | {row.budget_shown()} | **{row.verdict}** "
+                     f"| {row.figures} |")
+    for title in SECTION_ORDER + sorted(set(sections) - set(SECTION_ORDER)):
+        if title in sections:
+            lines += ["", f"## {title}", "", sections[title].strip()]
+    return "\n".join(lines) + "\n"
+
+
+def write(path: Path, text: str) -> None:
+    """Write RESULTS.md."""
+    path.write_text(text)
+
+
+def line(row: Row) -> str:
+    """One row as a line of the console output."""
+    return f"{row.verdict:>6}  [{row.goal}] {row.name}: {row.shown()} (budget {row.budget_shown()}; {row.figures})"
+
+
+def python_version() -> str:
+    """The interpreter, for the sections."""
+    return f"Python {sys.version.split()[0]}"
