@@ -24,9 +24,10 @@ PI = "local:///opt/spark/examples/src/main/python/pi.py"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests use the source-tree chart and the embedded engine, whatever the machine has."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests use the source-tree chart and the embedded engine, whatever the machine has, and a cache of their own."""
     monkeypatch.delenv("SPARKHELM_CHART", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("SPARKHELM_ENGINE", "embedded")
 
 

@@ -142,9 +142,21 @@ def test_engine_load_starts_early_only_for_commands_that_render(monkeypatch) -> 
         cli._start_preload(argv)
         assert started == expected, argv
     monkeypatch.setenv("SPARKHELM_ENGINE", "embedded")
-    started.clear()
-    cli._start_preload(["delete", "app"])
-    assert started == ["embedded"]
+    for argv, expected in ((["explain"], ["embedded"]), (["delete", "app"], []), (["gc", "--dry-run"], [])):
+        started.clear()
+        cli._start_preload(argv)
+        assert started == expected, argv  # delete and gc uninstall without the Helm SDK
+
+
+def test_delete_and_gc_never_load_the_helm_sdk(cluster, tmp_path: Path) -> None:
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "SPARKHELM_ENGINE": "embedded"}
+    assert subprocess.run([Path(sys.executable).parent / "sparkhelm", "run", "--name", "nosdk"], env=env,
+                          capture_output=True, text=True).returncode == 0
+    code = ("import sys\nfrom sparkhelm.cli import main\n"
+            "codes = [main(['delete', 'nosdk']), main(['gc', '--older-than', '0s'])]\n"
+            "print('LOADED' if 'helm_python' in sys.modules else 'CLEAN', codes, file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stderr.strip().splitlines()[-1] == "CLEAN [0, 0]", done.stderr
 
 
 @pytest.mark.parametrize(("choice", "helm_on_path", "loaded"), [

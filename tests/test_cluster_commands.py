@@ -483,3 +483,12 @@ def test_gc_archives_logs_before_deleting(cluster: RunningCluster, cli: Cli, tmp
     assert "Pi is roughly 3.14159" in (record / "driver.log").read_text()
     assert json.loads((record / "status.json").read_text())["app"]["phase"] == "Succeeded"
     assert cluster.get("Pod", "pi-kept-driver") is None
+
+
+def test_discovery_of_an_optional_api_is_asked_once_then_cached(cluster: RunningCluster, cli: Cli) -> None:
+    cluster.install_volcano()
+    run_app(cli, "pi-vol-1", "--set", "scheduler.name=volcano")
+    run_app(cli, "pi-vol-2", "--set", "scheduler.name=volcano")
+    asked = [p for m, p in cluster.requests() if p.startswith("/apis/scheduling.volcano.sh/v1beta1?") or
+             p == "/apis/scheduling.volcano.sh/v1beta1"]
+    assert len(asked) == 1  # the second submission read ~/.cache/sparkhelm/discovery

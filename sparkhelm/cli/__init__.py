@@ -19,8 +19,9 @@ from sparkhelm.errors import PREFIX, SparkhelmError, one_line
 if TYPE_CHECKING:
     from sparkhelm.cli.parser import Parser
 
-#: The commands that load a Helm engine (and the embedded one's Go library, 40-60 ms to load).
-ENGINE_COMMANDS = frozenset({"template", "values", "explain", "run", "delete", "gc", "connect"})
+#: The commands that render (the embedded engine's Go library takes 40-60 ms to load): only these
+#: preload it. `delete` and `gc` uninstall without it (engine/embedded.py).
+ENGINE_COMMANDS = frozenset({"template", "values", "explain", "run", "connect"})
 
 
 def build_parser() -> Parser:

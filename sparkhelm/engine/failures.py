@@ -49,7 +49,9 @@ def classify(message: str, *, action: str, release: str, namespace: str) -> Spar
     """The sparkhelm error for Helm's `message` during `action` (install, uninstall) of `release`."""
     text = message.lower()
     where = f"in namespace {namespace}"
-    if "cannot reuse a name" in text or "cannot re-use a name" in text:
+    if "cannot reuse a name" in text or "cannot re-use a name" in text or (
+        "already exists" in text and "unable to continue with install" in text
+    ):
         return NameInUseError(
             f"app name {release} is already in use {where}: choose another --name, or omit --name "
             "to get a generated unique one"

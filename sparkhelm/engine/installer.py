@@ -26,7 +26,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sparkhelm.errors import ApiError, ConflictError, EngineError, NameInUseError, SparkhelmError, UserError
+from sparkhelm.errors import ApiError, ConflictError, EngineError, NameInUseError, SparkhelmError
 from sparkhelm.kube.resources import kind, kind_of
 
 if TYPE_CHECKING:
@@ -168,10 +168,10 @@ def install(
         )
     except SparkhelmError as exc:
         _undo(cluster, record_kind.path(namespace, record_name(release)), created)
-        if isinstance(exc, ConflictError):
-            raise UserError(
-                f"install {release}: {exc.message}; an object of that name belongs to something else in namespace "
-                f"{namespace}: choose another --name"
+        if isinstance(exc, ConflictError):  # an app of that name without a release (kubectl-applied, orphaned)
+            raise NameInUseError(
+                f"app name {release} is already in use in namespace {namespace} ({exc.message}): choose another "
+                "--name, or omit --name to get a generated unique one"
             ) from None
         if isinstance(exc, ApiError):
             raise EngineError(f"install {release} failed: {exc.message}") from None

@@ -57,7 +57,11 @@ USER_AGENT = f"sparkhelm/{__version__} (python http.client)"
 #: Items per LIST page: big namespaces come in pages the API server can serve from its cache.
 PAGE_SIZE = 500
 #: Idle connections kept for reuse (a command uses one per thread; a few threads at most).
-MAX_IDLE = 4
+MAX_IDLE = 16
+#: How often a request the API server throttles (429, API Priority and Fairness) is sent again, and the
+#: longest wait between tries (the server's Retry-After when it says one).
+THROTTLED_TRIES = 4
+MAX_RETRY_AFTER = 10.0
 READ_SIZE = 65536
 _ERROR_CLASSES: dict[int, type[ApiError]] = {403: ForbiddenError, 404: NotFoundError, 409: ConflictError}
 #: Errors that mean "the server closed this kept-alive connection before our request": send it again.
@@ -296,17 +300,28 @@ class Client:
         content_type: str = "application/json",
         accept: str = "application/json",
     ) -> tuple[int, str, bytes]:
-        """Send a request and read the whole answer: (status, reason, body)."""
-        try:
-            conn, response = self._send(method, path, query, body, content_type, accept, self.timeout)
+        """Send a request and read the whole answer: (status, reason, body).
+
+        A 429 (the server sheds load) is sent again after its Retry-After, a few times, as client-go does.
+        """
+        for attempt in range(THROTTLED_TRIES):
             try:
-                data = response.read()
-            except (OSError, http.client.HTTPException) as exc:
-                conn.close()
-                raise _UnreachableError(exc) from None
-        except _UnreachableError as exc:
-            raise self.unreachable(exc.cause) from None
-        self._release(conn, response)
+                conn, response = self._send(method, path, query, body, content_type, accept, self.timeout)
+                try:
+                    data = response.read()
+                except (OSError, http.client.HTTPException) as exc:
+                    conn.close()
+                    raise _UnreachableError(exc) from None
+            except _UnreachableError as exc:
+                raise self.unreachable(exc.cause) from None
+            self._release(conn, response)
+            if response.status != 429 or attempt == THROTTLED_TRIES - 1:
+                break
+            try:
+                pause = float(response.getheader("Retry-After") or 1)
+            except ValueError:
+                pause = 1.0
+            time.sleep(min(max(pause, 0.1), MAX_RETRY_AFTER))
         return response.status, response.reason, data
 
     def _json(self, method: str, path: str, status: int, reason: str, data: bytes) -> Obj:

@@ -8,8 +8,12 @@ as plain JSON dicts: listing 1000 driver pods is one request and one `json.loads
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sparkhelm.errors import EngineError, NotFoundError
@@ -20,6 +24,9 @@ if TYPE_CHECKING:
     from sparkhelm.kube.client import Client
 
 Obj = dict[str, Any]
+#: How long a served API group/version is believed without asking again (kubectl keeps discovery 6 h;
+#: an API removed meanwhile fails the install with its own 404, which is then undone).
+DISCOVERY_TTL = 600.0
 #: A watch is reopened at least this often (a real API server ends watches after a few minutes anyway).
 WATCH_WINDOW = 300.0
 
@@ -105,11 +112,21 @@ class Cluster:
         return self.get("Pod", name, namespace)
 
     def served_resources(self, group: str, version: str) -> set[str] | None:
-        """Resources the API server serves in `group`/`version` (such as a CRD's), or None if it serves none."""
+        """Resources the API server serves in `group`/`version` (such as a CRD's), or None if it serves none.
+
+        A positive answer is kept on disk for DISCOVERY_TTL, as kubectl keeps discovery
+        (~/.cache/sparkhelm/discovery/<server>/): repeated submissions do not ask again. A "not served"
+        is never kept, so an API installed a minute later is seen at once.
+        """
+        cached = _read_discovery(self.server, group, version)
+        if cached is not None:
+            return cached
         data = self.client.get(f"/apis/{group}/{version}")
         if data is None:
             return None
-        return {str(r.get("name")) for r in data.get("resources") or []}
+        served = {str(r.get("name")) for r in data.get("resources") or []}
+        _write_discovery(self.server, group, version, served)
+        return served
 
     # logs and watching ------------------------------------------------------------------------
 
@@ -158,3 +175,30 @@ class Cluster:
                 f"no {what} in namespace {self.namespace}; 'sparkhelm list -n {self.namespace}' shows the apps"
             )
         return found
+
+
+def _discovery_file(server: str, group: str, version: str) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sparkhelm" / "discovery"
+    key = hashlib.sha256(server.encode()).hexdigest()[:16]
+    return base / key / f"{group}_{version}.json"
+
+
+def _read_discovery(server: str, group: str, version: str) -> set[str] | None:
+    path = _discovery_file(server, group, version)
+    try:
+        if time.time() - path.stat().st_mtime > DISCOVERY_TTL:
+            return None
+        return {str(name) for name in json.loads(path.read_text())}
+    except (OSError, ValueError):
+        return None
+
+
+def _write_discovery(server: str, group: str, version: str, served: set[str]) -> None:
+    path = _discovery_file(server, group, version)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        scratch = path.with_suffix(f".{os.getpid()}.tmp")
+        scratch.write_text(json.dumps(sorted(served)))
+        scratch.replace(path)  # whole or not at all, whatever runs alongside
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run a request

@@ -18,7 +18,6 @@ from sparkhelm.errors import ApiError, ForbiddenError, UserError
 from sparkhelm.kube.cluster import Cluster
 from sparkhelm.kube.resources import CHART_KINDS, kind, kind_of
 from sparkhelm.spec.layers import get
-from sparkhelm.spec.naming import AppNames
 
 Obj = dict[str, Any]
 Access = tuple[str, str, str]  # verb, API group, resource
@@ -59,16 +58,12 @@ def namespace_exists(ctx: Context) -> None:
 
 
 def name_free(ctx: Context) -> None:
-    """No release and no app of that name: sparkhelm never upgrades or adopts an app.
+    """No release of that name: sparkhelm never upgrades or adopts an app.
 
-    Every app, however it was made, has its ConfigMap (every render has one), so one GET finds the
-    apps without a release (kubectl-applied, orphaned) as well; the release records find the others.
+    An app without a release (kubectl-applied, orphaned) is found by the install itself: its first
+    object already exists (409), nothing of it is touched, and the install stops there as name in use.
     """
-    names = AppNames(ctx.app)
-    taken = bool(ctx.cluster.objects("Secret", f"owner=helm,name={ctx.app}"))
-    if not taken:
-        taken = ctx.cluster.get("ConfigMap", names.config_map) is not None
-    if taken:
+    if ctx.cluster.objects("Secret", f"owner=helm,name={ctx.app}"):
         raise UserError(
             f"--name: app name {ctx.app} is already in use in namespace {ctx.namespace}; choose another name "
             "(sparkhelm never upgrades an existing app), or omit --name for a generated one"
