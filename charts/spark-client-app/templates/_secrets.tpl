@@ -33,3 +33,56 @@ Call with (dict "ctx" $ "part" "volumes") or (dict "ctx" $ "part" "mounts").
 {{- end -}}
 {{- if $out }}{{ toYaml $out }}{{ end -}}
 {{- end -}}
+
+{{/*
+Spark's RPC authentication (security.rpc): one shared secret per application, which the driver and
+every executor read from a file mounted from a Kubernetes Secret, never from an environment
+variable, a ConfigMap or a command line. How the secret is made is said in rpc-secret.yaml.
+
+Spark reads the file at spark.authenticate.secret.file on both sides, and so does the executor's
+first connection to the driver (KubernetesExecutorBackend fetches the driver's configuration with
+a SecurityManager that knows only that key). spark.authenticate.secret.driver.file and .executor.file
+are for a driver that is not a pod (client mode from a laptop), where the two paths differ; here the
+driver is a pod and the Secret is mounted at the same path in both pods, so the chart sets only the
+common key. With no file configured Spark would generate a secret and hand it to each executor in
+the environment variable _SPARK_AUTH_SECRET of its pod spec, readable by whoever may read pods.
+*/}}
+
+{{/* "true" when Spark authenticates its connections (security.rpc.authenticate), else empty. */}}
+{{- define "spark-client-app.rpcAuthEnabled" -}}
+{{- if .Values.security.rpc.authenticate }}true{{ end -}}
+{{- end -}}
+
+{{/* The directory where the shared secret is mounted, read-only, in the driver and the executors. */}}
+{{- define "spark-client-app.rpcSecretDir" -}}
+/etc/spark/rpc-auth
+{{- end -}}
+
+{{/* The file Spark reads the shared secret from (spark.authenticate.secret.file). */}}
+{{- define "spark-client-app.rpcSecretFile" -}}
+{{- include "spark-client-app.rpcSecretDir" . }}/secret
+{{- end -}}
+
+{{/* The Secret that holds the shared secret: security.rpc.existingSecret, else the chart's <app>-rpc-secret. */}}
+{{- define "spark-client-app.rpcSecretRef" -}}
+{{- .Values.security.rpc.existingSecret | default (include "spark-client-app.rpcSecretName" .) -}}
+{{- end -}}
+
+{{/*
+The volume of the shared secret, or its read-only mount, as a YAML list (empty when authentication
+is off). Call with (dict "ctx" $ "part" "volumes") or (dict "ctx" $ "part" "mounts").
+Mode 0444 as for secrets.files: the pod has one container whose processes all run as one user, and
+0440 would leave the file unreadable to that user whenever podSecurityContext.fsGroup is removed.
+*/}}
+{{- define "spark-client-app.rpcSecretVolumes" -}}
+{{- if include "spark-client-app.rpcAuthEnabled" .ctx -}}
+{{- $rpc := .ctx.Values.security.rpc -}}
+{{- if eq .part "mounts" -}}
+{{- toYaml (list (dict "name" "spark-rpc-auth" "mountPath" (include "spark-client-app.rpcSecretDir" .ctx) "readOnly" true)) -}}
+{{- else -}}
+{{- $key := ternary ($rpc.existingSecretKey | default "secret") "secret" (ne ($rpc.existingSecret | toString) "") -}}
+{{- $secret := dict "secretName" (include "spark-client-app.rpcSecretRef" .ctx) "defaultMode" 292 "items" (list (dict "key" $key "path" "secret")) -}}
+{{- toYaml (list (dict "name" "spark-rpc-auth" "secret" $secret)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

@@ -84,6 +84,13 @@ dict spares a toYaml/fromYaml round trip.
 {{- $_ := set $conf "spark.driver.blockManager.port" ($v.driver.blockManagerPort | int | toString) -}}
 {{- $_ := set $conf "spark.blockManager.port" ($v.executor.blockManagerPort | int | toString) -}}
 {{- $_ := set $conf "spark.kubernetes.authenticate.executor.serviceAccountName" (include "spark-client-app.executorServiceAccountName" .) -}}
+{{- /* Spark's own connections (security.rpc, _secrets.tpl): authenticated with the mounted secret
+  file, encrypted with AES; local disk I/O encryption on request. */ -}}
+{{- $auth := include "spark-client-app.rpcAuthEnabled" . -}}
+{{- $_ := set $conf "spark.authenticate" (ternary "true" "false" (eq $auth "true")) -}}
+{{- if $auth }}{{ $_ := set $conf "spark.authenticate.secret.file" (include "spark-client-app.rpcSecretFile" .) }}{{ end -}}
+{{- $_ := set $conf "spark.network.crypto.enabled" (ternary "true" "false" (and (eq $auth "true") (eq (toString $v.security.rpc.encryption) "true"))) -}}
+{{- $_ := set $conf "spark.io.encryption.enabled" (ternary "true" "false" (eq (toString $v.security.ioEncryption.enabled) "true")) -}}
 {{- $_ := set $conf "spark.driver.memory" $v.driver.memory -}}
 {{- $_ := set $conf "spark.driver.cores" ($v.driver.cores | int | toString) -}}
 {{- $connect := include "spark-client-app.connectEnabled" . -}}
