@@ -399,6 +399,9 @@ def check_rpc_security(objects: list[dict[str, Any]], conf: dict[str, str], pod:
         if "spark.authenticate.secret.file" in conf or any(o["metadata"]["name"].endswith("-rpc-secret") for o in secrets.values()):
             problems.append("authentication is off but a secret file or Secret is rendered")
         return
+    executor_env = {e["name"]: e.get("value") for e in template["spec"]["containers"][0].get("env") or []}
+    if executor_env.get("SPARK_JAVA_OPT_MASTER") != f"-Dspark.master={conf.get('spark.master')}":
+        problems.append("executors lack spark.master among their JVM options: Spark would not read the secret file")
     path = conf.get("spark.authenticate.secret.file", "")
     sources = {role: _secret_file(spec_pod, path) for role, spec_pod in (("driver", pod), ("executor", template))}
     if sources["driver"] is None or sources["driver"] != sources["executor"]:

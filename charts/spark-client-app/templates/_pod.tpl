@@ -175,7 +175,7 @@ what only Kubernetes knows: labels, scheduling, security and volumes.
 {{- $_ := unset $labels "helm.sh/chart" -}}
 {{- $_ := unset $labels "app.kubernetes.io/managed-by" -}}
 {{- $_ := merge $extra ($v.executor.annotations | default dict) -}}
-{{- $env := list (include "spark-client-app.hadoopEnvVars" .) (include "spark-client-app.secretEnvVars" .) -}}
+{{- $env := list (include "spark-client-app.hadoopEnvVars" .) (include "spark-client-app.secretEnvVars" .) (include "spark-client-app.rpcExecutorEnvVars" .) -}}
 {{- with $v.executor.env }}{{ $env = append $env (toYaml .) }}{{ end -}}
 {{- $mounts := list (include "spark-client-app.scratchVolumes" (dict "ctx" . "part" "mounts")) (include "spark-client-app.secretFileVolumes" (dict "ctx" . "part" "mounts")) (include "spark-client-app.rpcSecretVolumes" (dict "ctx" . "part" "mounts")) -}}
 {{- with $v.executor.volumeMounts }}{{ $mounts = append $mounts (toYaml .) }}{{ end -}}

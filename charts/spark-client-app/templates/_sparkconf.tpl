@@ -4,6 +4,11 @@ wiring the chart owns (files/wiring-keys.yaml lists the wiring keys; _preflight.
 in sparkConf).
 */}}
 
+{{/* spark.master: the in-cluster API server (client mode; the driver runs in a pod of the cluster). */}}
+{{- define "spark-client-app.sparkMaster" -}}
+k8s://https://kubernetes.default.svc:443
+{{- end -}}
+
 {{/* The directory where the ConfigMap is mounted in the driver: SPARK_CONF_DIR. */}}
 {{- define "spark-client-app.sparkConfDir" -}}
 /etc/spark/conf
@@ -64,7 +69,7 @@ dict spares a toYaml/fromYaml round trip.
 {{- range $key, $val := $v.sparkConf -}}
 {{- $_ := set $conf $key (include "spark-client-app.confText" $val) -}}
 {{- end -}}
-{{- $_ := set $conf "spark.master" "k8s://https://kubernetes.default.svc:443" -}}
+{{- $_ := set $conf "spark.master" (include "spark-client-app.sparkMaster" .) -}}
 {{- $_ := set $conf "spark.submit.deployMode" "client" -}}
 {{- $_ := set $conf "spark.app.name" ($v.app.name | default $app) -}}
 {{- $_ := set $conf "spark.kubernetes.namespace" .Release.Namespace -}}
