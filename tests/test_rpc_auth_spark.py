@@ -10,7 +10,8 @@ it holds, three rogue executors are started against the driver the way the kubel
 - `sasl`: the right secret, but without the encrypted protocol (Spark's SASL authentication).
 
 Each is refused by the driver and never registers; the application then computes Pi, shuffles and
-fetches blocks with its two good executors. Meanwhile the test reads every pod spec, every ConfigMap
+fetches blocks with its two good executors. A second application shows why the executor template
+carries spark.master among the executors' JVM options: without it no executor reads the secret file. Meanwhile the test reads every pod spec, every ConfigMap
 and the command line and environment of every process of the app's pods, and afterwards every log:
 the secret is in none of them, in clear or in the form Spark uses in memory (base64).
 """
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests import sparkdriver
 from tests.sparkdriver import App, AppRun, SparkCluster
@@ -40,9 +42,10 @@ PI = re.compile(r"Pi is roughly 3\.1\d*")
 #: rogue executor -> what it lacks
 ROGUES = {91: "plain", 92: "wrong", 93: "sasl"}
 #: how the driver answered each rogue, as the rogue logged it: a plaintext RPC is no authentication
-#: challenge (the driver answers so, or just closes the connection); the handshake with the wrong
-#: secret fails; Spark's SASL challenge is refused (no fallback to SASL, whose channel is not encrypted)
-REFUSALS = {"plain": r"Unknown challenge message\.|(?i:connection from \S+:7078 (is )?closed)",
+#: challenge (the driver answers so and closes the connection; which of the two the rogue notices
+#: first is a race); the handshake with the wrong secret fails; Spark's SASL challenge is refused (no
+#: fallback to SASL, whose channel is not encrypted)
+REFUSALS = {"plain": r"Unknown challenge message\.|(?i:connection from \S+:7078 (is )?closed)|Failed to send RPC .* to \S+:7078",
             "wrong": r"Authentication failed\.", "sasl": r"Unknown challenge message\."}
 AUTH_OPTIONS = ("-Dspark.authenticate", "-Dspark.network.crypto.")
 
@@ -140,17 +143,34 @@ def attack_then_release(cluster: SparkCluster, run: AppRun) -> None:
         cluster.release(run)
 
 
+def without_master_option(objects: list[Obj]) -> None:
+    """Break the chart's one workaround: executors without spark.master among their JVM options."""
+    configmap = sparkdriver.configmap(objects)
+    template = yaml.safe_load(configmap["data"]["executor-pod-template.yaml"])
+    container = template["spec"]["containers"][0]
+    container["env"] = [e for e in container["env"] if e["name"] != "SPARK_JAVA_OPT_MASTER"]
+    configmap["data"]["executor-pod-template.yaml"] = yaml.safe_dump(template)
+
+
+NO_MASTER = "it-rpc-no-master"
 APPS = sparkdriver.register([
     App(NAME, NAMESPACE, ["pyspark-pi.yaml"],
         {"app": {"mainApplicationFile": f"local://{sparkdriver.APPS_IN_IMAGE}/pi_after_hold.py",
                  "arguments": [RELEASE, "4"]}},
         during=attack_then_release, cost=5),
+    App(NO_MASTER, "sh-rpc-no-master", ["pyspark-pi.yaml"], {"executor": {"instances": 1}},
+        mutate=without_master_option, cost=2),
 ])
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> AppRun:
-    return sparkdriver.suite_runs(tmp_path_factory)[NAME]
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, AppRun]:
+    return sparkdriver.suite_runs(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def run(runs: dict[str, AppRun]) -> AppRun:
+    return runs[NAME]
 
 
 def _rogue_records(run: AppRun) -> dict[str, Any]:
@@ -229,3 +249,14 @@ def test_executors_read_the_secret_file_and_speak_the_encrypted_protocol(run: Ap
                        "-Dspark.network.crypto.saslFallback=false"):
             assert option in cmdline, (executor, cmdline)
 
+
+
+def test_without_spark_master_executors_cannot_read_the_secret_file(runs: dict[str, AppRun]) -> None:
+    """Why the executor template carries SPARK_JAVA_OPT_MASTER: without it Spark ignores the file, no executor starts."""
+    broken = runs[NO_MASTER]
+    assert broken.returncode not in (0, None), broken.describe()
+    assert broken.executors, broken.describe()
+    for executor in broken.executors:
+        assert executor.exit_code not in (0, None)
+        assert "A secret key must be specified via the spark.authenticate.secret config" in executor.log(), broken.describe()
+    assert "Registered executor" not in broken.log

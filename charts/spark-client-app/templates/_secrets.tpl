@@ -52,7 +52,7 @@ the environment variable _SPARK_AUTH_SECRET of its pod spec, readable by whoever
 The executor's environment variable that makes Spark read the secret file at all, as a YAML EnvVar
 list (empty when authentication is off). Before an executor gets the driver's configuration it
 connects to the driver with a configuration made of its JVM's system properties only, and Spark
-(SecurityManager.secretKeyFromFile, 3.0 to 4.3) reads spark.authenticate.secret.file only when that
+(SecurityManager.secretKeyFromFile, since 3.0 and still in 4.3) reads spark.authenticate.secret.file only when that
 configuration has a k8s:// spark.master, which the driver does not pass to executors
 (SparkConf.isExecutorStartupConf): the executor fails with "A secret key must be specified". So
 spark.master is passed as one more SPARK_JAVA_OPT_* variable, the channel through which Spark hands
