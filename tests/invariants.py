@@ -6,6 +6,7 @@ every violated rule; `values` are the effective values (chart defaults + compute
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from functools import cache
@@ -306,6 +307,9 @@ def check_application(objects: list[dict[str, Any]], *, app_name: str, namespace
     # 6b. Connect mode: the server, its port, Service, probes and route
     check_connect(objects, conf, pod, container, template, values, problems)
 
+    # 6c. Spark's RPC authentication and encryption: the secret is a file from a Secret on both sides
+    check_rpc_security(objects, conf, pod, template, values, problems)
+
     # 7. client mode, in-cluster master, namespace
     if conf.get("spark.submit.deployMode") != "client":
         problems.append("spark.submit.deployMode is not client")
@@ -355,6 +359,67 @@ def check_application(objects: list[dict[str, Any]], *, app_name: str, namespace
     if problems:
         raise AssertionError("wiring invariants violated:\n  " + "\n  ".join(problems))
     return {"conf": conf, "template": template, "pod": pod, "configmap": configmap}
+
+
+def _secret_file(pod: dict[str, Any], path: str) -> tuple[str, str] | None:
+    """(Secret name, key) of the read-only secret volume item that puts a file at `path` in the pod's first container."""
+    container = pod["spec"]["containers"][0]
+    volumes = {v["name"]: v for v in pod["spec"].get("volumes") or []}
+    for mount in container.get("volumeMounts") or []:
+        secret = volumes.get(mount["name"], {}).get("secret")
+        if secret is None or mount.get("readOnly") is not True or mount.get("subPath"):
+            continue
+        for item in secret.get("items") or []:
+            if f"{mount['mountPath'].rstrip('/')}/{item['path']}" == path:
+                return secret["secretName"], item["key"]
+    return None
+
+
+def check_rpc_security(objects: list[dict[str, Any]], conf: dict[str, str], pod: dict[str, Any], template: dict[str, Any],
+                       values: dict[str, Any], problems: list[str]) -> None:
+    """security.rpc: spark.authenticate reads one Secret's key as a read-only file at one path in the driver and the
+    executors; encryption only with authentication; the secret never in an environment variable or the ConfigMap."""
+    rpc = _get(values, "security.rpc") or {}
+    auth, encryption = conf.get("spark.authenticate"), conf.get("spark.network.crypto.enabled")
+    if auth != ("true" if rpc.get("authenticate") else "false"):
+        problems.append(f"spark.authenticate {auth!r} != security.rpc.authenticate {rpc.get('authenticate')!r}")
+    if encryption != ("true" if rpc.get("authenticate") and rpc.get("encryption") else "false"):
+        problems.append(f"spark.network.crypto.enabled {encryption!r} does not follow security.rpc")
+    if conf.get("spark.io.encryption.enabled") != ("true" if _get(values, "security.ioEncryption.enabled") else "false"):
+        problems.append("spark.io.encryption.enabled does not follow security.ioEncryption.enabled")
+    for key in ("spark.authenticate.secret", "spark.authenticate.secret.driver.file", "spark.authenticate.secret.executor.file"):
+        if key in conf:
+            problems.append(f"{key} is in spark-defaults.conf")
+    secrets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
+    for role, spec_pod in (("driver", pod), ("executor", template)):
+        for env in spec_pod["spec"]["containers"][0].get("env") or []:
+            if "AUTH_SECRET" in env["name"]:
+                problems.append(f"{role} has the environment variable {env['name']}")
+    if auth != "true":
+        if "spark.authenticate.secret.file" in conf or any(o["metadata"]["name"].endswith("-rpc-secret") for o in secrets.values()):
+            problems.append("authentication is off but a secret file or Secret is rendered")
+        return
+    executor_env = {e["name"]: e.get("value") for e in template["spec"]["containers"][0].get("env") or []}
+    if executor_env.get("SPARK_JAVA_OPT_MASTER") != f"-Dspark.master={conf.get('spark.master')}":
+        problems.append("executors lack spark.master among their JVM options: Spark would not read the secret file")
+    path = conf.get("spark.authenticate.secret.file", "")
+    sources = {role: _secret_file(spec_pod, path) for role, spec_pod in (("driver", pod), ("executor", template))}
+    if sources["driver"] is None or sources["driver"] != sources["executor"]:
+        problems.append(f"spark.authenticate.secret.file {path!r} is not the same read-only Secret item in both pods: {sources}")
+        return
+    name, key = sources["driver"]
+    if rpc.get("existingSecret"):
+        if (name, key) != (rpc["existingSecret"], rpc.get("existingSecretKey") or "secret") or secrets:
+            problems.append(f"existingSecret: mounted {name}/{key}, rendered Secrets {sorted(secrets)}")
+    elif name not in secrets or key not in (secrets[name].get("data") or {}) or secrets[name].get("immutable") is not True:
+        problems.append(f"the mounted Secret {name} (key {key}) is not an immutable Secret the chart renders")
+    else:
+        secret = base64.b64decode(secrets[name]["data"][key]).decode()
+        if rpc.get("secret") and secret != rpc["secret"]:
+            problems.append("the rendered secret is not security.rpc.secret")
+        configmaps = [o for o in objects if o["kind"] == "ConfigMap"]
+        if any(secret in json.dumps(o) for o in [pod, template, *configmaps]):
+            problems.append("the RPC secret appears in clear in a pod spec or a ConfigMap")
 
 
 def _meta(obj: dict[str, Any], field: str) -> dict[str, str]:

@@ -118,7 +118,9 @@ def test_rows_compare_in_the_direction_of_their_budget() -> None:
 
 def test_render_many_matches_one_by_one_renders_in_order() -> None:
     engine = EmbeddedEngine()
-    inputs = [api.Inputs(values_files=[VALUES_DIR / "prod.yaml"], sets=[f"executor.instances={i + 1}"], name=f"batch-{i}")
+    # the RPC secret is generated at random for each render unless given: give it
+    inputs = [api.Inputs(values_files=[VALUES_DIR / "prod.yaml"], name=f"batch-{i}",
+                         sets=[f"executor.instances={i + 1}", "security.rpc.secret=batch-test-secret-0123456789abcdef0123"])
               for i in range(12)]
     together = api.render_many(inputs, engine=engine, workers=2)
     alone = [api.render(item, engine=engine) for item in inputs]

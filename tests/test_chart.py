@@ -167,9 +167,11 @@ def test_wiring_keys_file_is_shared_by_chart_and_cli() -> None:
     declared = set(wiring)
     overridable = set(yaml.safe_load((CHART / "files" / "secure-defaults.yaml").read_text())) | {"spark.jars.ivy"}
     # not in the conf: images are one key; the bind address is on the command line; the Connect server
-    # binds every address by Spark's default, and its token comes from a Secret as an environment variable
+    # binds every address by Spark's default, and its token comes from a Secret as an environment variable;
+    # the RPC secret is a file at spark.authenticate.secret.file, the one path of both pods
     assert declared - rendered_keys <= {"spark.kubernetes.driver.container.image", "spark.kubernetes.executor.container.image", "spark.driver.bindAddress",
-                                        "spark.connect.grpc.binding.address", "spark.connect.authenticate.token"}
+                                        "spark.connect.grpc.binding.address", "spark.connect.authenticate.token",
+                                        "spark.authenticate.secret", "spark.authenticate.secret.driver.file", "spark.authenticate.secret.executor.file"}
     # set by the chart in connect mode only, refused in sparkConf there only (tests/test_connect_chart.py)
     connect_only = {"spark.dynamicAllocation.executorIdleTimeout"}
     assert rendered_keys - declared <= overridable | connect_only

@@ -75,7 +75,7 @@ def test_run_wait_logs_gives_sparks_result_and_streams_the_log(cluster: RunningC
     assert made[0] == ("POST", "/api/v1/namespaces/default/secrets")  # Helm's release record, pending-install
     assert ("POST", "/api/v1/namespaces/default/pods") in made  # the driver pod
     assert ("PUT", "/api/v1/namespaces/default/secrets/sh.helm.release.v1.pi-ok.v1") in made  # deployed
-    assert cluster.names("Secret") == ["sh.helm.release.v1.pi-ok.v1"]
+    assert cluster.names("Secret") == ["pi-ok-rpc-secret", "sh.helm.release.v1.pi-ok.v1"]  # the app's RPC secret, the release
 
 
 def test_run_of_a_failed_app_exits_1_with_the_termination_message(cluster: RunningCluster, cli: Cli) -> None:
@@ -225,7 +225,7 @@ def test_a_name_in_use_is_never_upgraded(cluster: RunningCluster, cli: Cli) -> N
     assert "app name pi-same is already in use in namespace default" in line
     after = cluster.get("Pod", "pi-same-driver")
     assert after["spec"] == before["spec"] and after["metadata"]["uid"] == before["metadata"]["uid"]
-    assert cluster.names("Secret") == ["sh.helm.release.v1.pi-same.v1"]
+    assert cluster.names("Secret") == ["pi-same-rpc-secret", "sh.helm.release.v1.pi-same.v1"]
 
 
 def test_an_install_that_fails_part_way_leaves_nothing_behind(cluster: RunningCluster, cli: Cli) -> None:
@@ -373,7 +373,7 @@ def test_delete_all_finished_keeps_running_apps(cluster: RunningCluster, cli: Cl
     cli("run", "-f", PI, "--name", "pi-fail", "--wait")
     result = cli("delete", "--all-finished")
     assert sorted(result.stdout.splitlines()) == ["deleted pi-end", "deleted pi-fail"]
-    assert cluster.names("Secret") == ["sh.helm.release.v1.pi-keep.v1"]
+    assert cluster.names("Secret") == ["pi-keep-rpc-secret", "sh.helm.release.v1.pi-keep.v1"]
 
 
 def test_gc_removes_only_apps_finished_long_enough_ago(cluster: RunningCluster, cli: Cli) -> None:
@@ -384,10 +384,11 @@ def test_gc_removes_only_apps_finished_long_enough_ago(cluster: RunningCluster, 
     age_app(cluster, "pi-old", "default", hours=3)
     dry = cli("gc", "--older-than", "2h", "--dry-run")
     assert dry.stdout.splitlines() == ["would delete default/pi-old (Succeeded)"]
-    assert len(cluster.names("Secret")) == 3
+    assert len(cluster.names("Secret")) == 6  # a release record and an RPC secret per app
     real = cli("gc", "--older-than", "2h")
     assert real.stdout.splitlines() == ["deleted default/pi-old (Succeeded)"]
-    assert cluster.names("Secret") == ["sh.helm.release.v1.pi-new.v1", "sh.helm.release.v1.pi-running.v1"]
+    assert cluster.names("Secret") == ["pi-new-rpc-secret", "pi-running-rpc-secret", "sh.helm.release.v1.pi-new.v1",
+                                       "sh.helm.release.v1.pi-running.v1"]
     assert "no apps ended more than 2h ago" in cli("gc", "--older-than", "2h").stderr
     one_line_error(cli("gc", "--older-than", "two hours"), 2)
 
@@ -443,7 +444,7 @@ def test_a_kubeconfig_list_is_merged_like_kubectl(cluster: RunningCluster, cli: 
     monkeypatch.setenv("KUBECONFIG", f"{first}:{cluster.kubeconfig}")
     result = cli("run", "-f", PI, "--name", "pi-merge")
     assert result.exit_code == 0, result.stderr
-    assert cluster.names("Secret") == ["sh.helm.release.v1.pi-merge.v1"]
+    assert cluster.names("Secret") == ["pi-merge-rpc-secret", "sh.helm.release.v1.pi-merge.v1"]
     assert cli("delete", "pi-merge").stdout.strip() == "deleted pi-merge"
 
 

@@ -45,11 +45,12 @@ def test_install_every_offline_command_and_uninstall(tmp_path: Path, helm_name: 
 
     help_text = run(helm, "sparkhelm", "--help", env=env)
     assert help_text.returncode == 0 and "usage: sparkhelm" in help_text.stdout
-    rendered = run(helm, "-n", "team-a", "sparkhelm", "template", "-f", VALUES_DIR / "prod.yaml", "--name", "plug", env=env)
+    pin = ["--set", "security.rpc.secret=plugin-test-secret-0123456789abcdef01234"]  # else generated at random
+    rendered = run(helm, "-n", "team-a", "sparkhelm", "template", "-f", VALUES_DIR / "prod.yaml", "--name", "plug", *pin, env=env)
     assert rendered.returncode == 0, rendered.stderr
     objects = [o for o in yaml.safe_load_all(rendered.stdout) if o]
     assert {o["metadata"]["namespace"] for o in objects} == {"team-a"}  # helm -n reached the plugin
-    direct = run(SPARKHELM, "template", "-f", VALUES_DIR / "prod.yaml", "--name", "plug", "-n", "team-a",
+    direct = run(SPARKHELM, "template", "-f", VALUES_DIR / "prod.yaml", "--name", "plug", "-n", "team-a", *pin,
                  env={**env, "SPARKHELM_ENGINE": "embedded"})
     assert [o for o in yaml.safe_load_all(direct.stdout) if o] == objects  # the same objects as sparkhelm alone
     values = run(helm, "sparkhelm", "values", "--name", "plug", env=env)

@@ -67,6 +67,7 @@ def expected(names: AppNames, *, native_gang: bool = False) -> dict[tuple[str, s
         ("RoleBinding", "driver"): {names.driver_role},
         ("ServiceAccount", "driver"): {names.driver_service_account},
         ("ServiceAccount", "executor"): {names.executor_service_account},
+        ("Secret", "rpc-auth"): {names.rpc_secret},
     }
 
 
@@ -108,6 +109,8 @@ def test_every_object_is_named_as_spec_naming_says(app: str) -> None:
     assert route["spec"]["rules"][0]["backendRefs"][0]["name"] == names.connect_service
     ui_route = next(o for o in objects if o["kind"] == "HTTPRoute")
     assert ui_route["spec"]["rules"][0]["backendRefs"][0]["name"] == names.ui_service
+    for pod in (driver, template):  # both mount the RPC secret the chart renders
+        assert names.rpc_secret in [v["secret"]["secretName"] for v in pod["spec"]["volumes"] if "secret" in v]
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -215,7 +218,7 @@ def test_python_names_have_no_copy_outside_spec_naming() -> None:
     """No module rebuilds an object name by hand: '-driver' and friends appear only in spec/naming.py."""
     root = Path(__file__).resolve().parent.parent / "sparkhelm"
     suffixes = ('-driver"', '-driver-svc', '-ui-ingress', '-ui-svc', '-exec-', '-cm"', '-podgroup', '-metrics"', '-executors',
-                '-connect-svc', '-ui-route', '-connect-route', '-cron"')
+                '-connect-svc', '-ui-route', '-connect-route', '-cron"', '-rpc-secret')
     offenders = []
     for path in root.rglob("*.py"):
         if path.name == "naming.py":

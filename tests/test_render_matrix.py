@@ -93,6 +93,12 @@ MATRIX: dict[str, tuple[str, dict[str, Any]]] = {
     "http-route-host": ("etl", {"ui": {"httpRoute": {"enabled": True, "mode": "host", "domain": "spark.example.com", "parentRefs": [{"name": "gw"}], "annotations": {"team": "data"}}}, "networkPolicy": {"enabled": False}}),
     "ingress-and-http-route": ("etl", {"ui": {"ingress": {"enabled": True, "host": "old.example.com", "tls": True}, "httpRoute": {"enabled": True, "parentRefs": [{"name": "gw", "namespace": "gateway-system", "port": 443}], "gatewayPeers": [{"podSelector": {"matchLabels": {"app": "gateway"}}}]}}}),
     "longest-name-connect-everything": (LONGEST, {"scheduler": {"name": "volcano"}, "priorityClassName": "urgent", "connect": {"enabled": True, "grpcRoute": {"enabled": True, "parentRefs": [{"name": "gw"}], "hostnames": ["c.example.com"], "gatewayPeers": [{"namespaceSelector": {}}]}}, "ui": {"ingress": {"enabled": True, "mode": "host", "domain": "spark.example.com"}, "httpRoute": {"enabled": True, "mode": "host", "domain": "spark.example.com", "parentRefs": [{"name": "gw"}], "gatewayPeers": [{"namespaceSelector": {}}]}}}),
+    # Spark's own connections (security.rpc, security.ioEncryption)
+    "rpc-given-secret-io-encryption": ("etl", {"security": {"rpc": {"secret": "0123456789abcdef0123456789abcdef0123456789abcdef"}, "ioEncryption": {"enabled": True}}}),
+    "rpc-existing-secret": ("etl", {"security": {"rpc": {"existingSecret": "team-a-spark-rpc", "existingSecretKey": "rpc.key"}}}),
+    "rpc-authenticate-without-encryption": ("etl", {"security": {"rpc": {"encryption": False}}}),
+    "rpc-off": ("etl", {"security": {"rpc": {"authenticate": False, "encryption": False}}}),
+    "rpc-connect-secrets-files": ("nb", {"connect": {"enabled": True}, "secrets": {"files": [{"secretName": "krb", "mountPath": "/etc/krb"}]}}),
 }
 
 #: Shapes that only some Kubernetes versions serve: validated strictly on those (the native gang

@@ -42,10 +42,16 @@ def test_name_precedence(tmp_path: Path) -> None:
 
 
 def test_sparkhelm_computes_only_the_name_the_chart_derives_the_rest(tmp_path: Path) -> None:
-    """Node affinity and the UI path have one home, the chart: `values` prints them as the user gave them."""
+    """Node affinity and the UI path have one home, the chart: `values` prints them as the user gave them.
+
+    Besides the name, sparkhelm generates only the RPC secret (tests/test_rpc_auth.py), a random value
+    the chart cannot derive deterministically.
+    """
     user = {"app": {"mainApplicationFile": PI}, "ui": {"ingress": {"enabled": True}},
             "executor": {"nodeAffinity": {"key": "pool", "values": ["a"]}}}
     computed = compute(CHART, [write_values(tmp_path, user)], name="etl").values
+    secret = computed.pop("security")["rpc"].pop("secret")
+    assert len(secret) == 64
     assert computed == {"nameOverride": "etl", **user}
     objects, _, _ = render_objects(tmp_path, user, name="etl")
     ingress = next(o for o in objects if o["kind"] == "Ingress")

@@ -2,9 +2,10 @@
 
 Steps, in order: merge the user's layers (spec.layers), check them over the chart's defaults
 against the schema (spec.schema), and only then derive what sparkhelm decides: the app-name
-(`--name`, else `nameOverride`, else a unique generated one). Everything else is the chart's to
-derive from values (node affinity, the UI path, the Spark configuration), so an ops user's
-`helm install` and `sparkhelm run` compute it in one place.
+(`--name`, else `nameOverride`, else a unique generated one) and the shared secret of Spark's RPC
+authentication (`security.rpc.secret`, generated unless given or taken from an existing Secret).
+Everything else is the chart's to derive from values (node affinity, the UI path, the Spark
+configuration), so an ops user's `helm install` and `sparkhelm run` compute it in one place.
 """
 
 from __future__ import annotations
@@ -16,6 +17,13 @@ from typing import Any, NamedTuple
 from sparkhelm.chart.files import shared_default_values
 from sparkhelm.spec import naming, schema
 from sparkhelm.spec.layers import Values, coalesce, get, user_values
+
+#: Where the shared secret of Spark's RPC authentication goes in the values.
+RPC_SECRET_PATH = ("security", "rpc", "secret")
+#: The generated secret: letters and digits, as the chart's own `randAlphaNum` fallback makes them.
+#: 64 characters of 62 are about 381 bits, well over the 256 Spark generates itself.
+RPC_SECRET_LENGTH = 64
+RPC_SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 class AppValues(NamedTuple):
@@ -38,6 +46,35 @@ def choose_app_name(effective: Values, name: str | None) -> str:
         str(get(effective, "app", "mainClass") or ""),
     )
     return naming.generate_app_name(base, str(effective.get("priorityClassName") or ""))
+
+
+def generate_rpc_secret(length: int = RPC_SECRET_LENGTH) -> str:
+    """A new shared secret for one application, from the OS's CSPRNG (as the app-name's suffix)."""
+    import secrets  # deferred, as in naming.random_suffix
+
+    return "".join(secrets.choice(RPC_SECRET_ALPHABET) for _ in range(length))
+
+
+def needs_rpc_secret(effective: Values) -> bool:
+    """Whether sparkhelm must generate the RPC secret: authentication on, and no secret given or referenced.
+
+    The chart would otherwise make one with `randAlphaNum` at render time, and `sparkhelm template`
+    would no longer be a plain Helm render of what `sparkhelm values` prints.
+    """
+    rpc = get(effective, "security", "rpc") or {}
+    return bool(rpc.get("authenticate")) and not rpc.get("secret") and not rpc.get("existingSecret")
+
+
+def with_rpc_secret(values: Values, secret: str) -> Values:
+    """`values` with `security.rpc.secret` set and the user's other `security` keys kept (maps on the way copied)."""
+    out = dict(values)
+    node = out
+    for step in RPC_SECRET_PATH[:-1]:
+        child = node.get(step)
+        node[step] = dict(child) if isinstance(child, dict) else {}
+        node = node[step]
+    node[RPC_SECRET_PATH[-1]] = secret
+    return out
 
 
 def compute(
@@ -63,4 +100,6 @@ def compute(
     app_name = choose_app_name(effective, name)
     computed: dict[str, Any] = {"nameOverride": app_name}
     computed.update((key, value) for key, value in user.items() if key != "nameOverride")
+    if needs_rpc_secret(effective):
+        computed = with_rpc_secret(computed, generate_rpc_secret())
     return AppValues(app_name=app_name, values=computed)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sparkhelm.chart import docs
-from sparkhelm.chart.files import shared_default_values
+from sparkhelm.chart.files import shared_default_values, values_schema
 from sparkhelm.spec.compute import AppValues
 from sparkhelm.spec.layers import coalesce, load_values_file
 from sparkhelm.spec.setparser import parse_set
@@ -23,9 +23,15 @@ CHART_DEFAULT = "chart default"
 COMPUTED = "computed by sparkhelm"
 _MISSING = object()
 
-#: Why sparkhelm computes a value, by key: the app-name is the one value the CLI decides itself
-#: (the chart derives the rest from values, for `helm install` users too).
-REASONS = {"nameOverride": "generated app name"}
+#: Why sparkhelm computes a value, by key: the app-name and the RPC secret are the values the CLI
+#: decides itself (the chart derives the rest from values, for `helm install` users too).
+REASONS = {"nameOverride": "generated app name", "security.rpc.secret": "generated RPC secret"}
+
+#: What `explain` shows instead of a secret (a value the chart's schema marks `writeOnly`), in every
+#: output format: explain is for reviewing where values come from, and its output lands in terminals,
+#: CI logs and tickets. `sparkhelm values` does print secrets, since `helm install -f` needs them.
+GENERATED_HIDDEN = "<generated, hidden>"
+GIVEN_HIDDEN = "<hidden>"
 
 
 @dataclass(frozen=True)
@@ -59,21 +65,50 @@ def _at(node: Any, path: tuple[str, ...]) -> Any:
     return node
 
 
+def hidden_keys(schema: dict[str, Any], prefix: tuple[str, ...] = ()) -> set[str]:
+    """The dotted keys of the values the schema marks `writeOnly` (secrets), following nested `properties`."""
+    found: set[str] = set()
+    for name, sub in (schema.get("properties") or {}).items():
+        if isinstance(sub, dict):
+            if sub.get("writeOnly"):
+                found.add(".".join((*prefix, name)))
+            found |= hidden_keys(sub, (*prefix, name))
+    return found
+
+
+def _label(flag: str, expression: str, target: dict[str, Any], hidden: set[str]) -> str:
+    """How a flag is named as a source: as written, with the value of any secret it sets replaced.
+
+    Found by its parsed value in the text; when Helm's escapes make the text differ from the value,
+    the whole expression is withheld rather than risk printing part of the secret.
+    """
+    for key in hidden:
+        value = _at(target, tuple(key.split(".")))
+        if value is _MISSING or value in ("", None):
+            continue
+        text = str(value)
+        if text not in expression:
+            return f"{flag} (an expression that sets {key}, not shown)"
+        expression = expression.replace(text, GIVEN_HIDDEN)
+    return f"{flag} {expression}"
+
+
 def layers(
-    values_files: Sequence[str | Path], sets: Sequence[str], set_strings: Sequence[str]
+    values_files: Sequence[str | Path], sets: Sequence[str], set_strings: Sequence[str],
+    hidden: set[str] | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """The user's layers, each alone, named as the user wrote them, in Helm's order."""
+    """The user's layers, each alone, named as the user wrote them (secrets in `hidden` withheld), in Helm's order."""
     named: list[tuple[str, dict[str, Any]]] = []
     for path in values_files:
         named.append((f"file {path}", load_values_file(path)))
     for expression in sets:
         target: dict[str, Any] = {}
         parse_set(expression, target)
-        named.append((f"--set {expression}", target))
+        named.append((_label("--set", expression, target, hidden or set()), target))
     for expression in set_strings:
         target = {}
         parse_set(expression, target, as_string=True, flag="--set-string")
-        named.append((f"--set-string {expression}", target))
+        named.append((_label("--set-string", expression, target, hidden or set()), target))
     return named
 
 
@@ -113,17 +148,17 @@ def explain(
     """Every effective value of one application (`app`, already computed and checked), in the chart's key order."""
     defaults = shared_default_values(chart_dir)
     effective = coalesce(defaults, app.values)
-    user_layers = layers(values_files, sets, set_strings)
+    hidden = hidden_keys(values_schema(chart_dir))
+    user_layers = layers(values_files, sets, set_strings, hidden)
     index = docs.by_key(docs.chart_docs(chart_dir))
-    return [
-        Explained(
-            key=".".join(path),
-            value=value,
-            source=source_of(path, value, defaults, user_layers, name),
-            description=docs.describe(".".join(path), index),
-        )
-        for path, value in _leaves(effective)
-    ]
+    rows = []
+    for path, value in _leaves(effective):
+        key = ".".join(path)
+        source = source_of(path, value, defaults, user_layers, name)
+        if key in hidden and value not in ("", None):
+            value = GENERATED_HIDDEN if source.startswith(COMPUTED) else GIVEN_HIDDEN
+        rows.append(Explained(key=key, value=value, source=source, description=docs.describe(key, index)))
+    return rows
 
 
 def shown(value: Any) -> str:

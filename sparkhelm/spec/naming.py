@@ -180,6 +180,11 @@ class AppNames(NamedTuple):
         return f"{self.app}-cm"
 
     @property
+    def rpc_secret(self) -> str:
+        """The Secret with the shared secret of Spark's RPC authentication (unless security.rpc.existingSecret)."""
+        return f"{self.app}-rpc-secret"
+
+    @property
     def pod_group(self) -> str:
         """The Volcano PodGroup."""
         return f"{self.app}-podgroup"

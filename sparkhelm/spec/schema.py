@@ -50,6 +50,8 @@ def _describe(error: Any) -> str:
     path = list(error.absolute_path)
     where = _dotted(path)
     hint = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
+    if isinstance(error.schema, dict) and error.schema.get("writeOnly"):  # a secret: never echoed to stderr
+        return f"{where} is not valid: expected {hint or 'what the schema allows'}"
     if error.validator == "additionalProperties":
         known = sorted(error.schema.get("properties", {}))
         unexpected = sorted(set(error.instance) - set(known)) if isinstance(error.instance, dict) else []

@@ -66,6 +66,14 @@ characters of its SHA-256 (two long names with one beginning stay apart) and -cr
 {{- include "spark-client-app.appName" . }}-cm
 {{- end -}}
 
+{{/*
+Name of the Secret with the shared secret of Spark's RPC authentication (security.rpc, unless
+security.rpc.existingSecret names one): <app>-rpc-secret.
+*/}}
+{{- define "spark-client-app.rpcSecretName" -}}
+{{- include "spark-client-app.appName" . }}-rpc-secret
+{{- end -}}
+
 {{/* Name of the Volcano PodGroup: <app>-podgroup. */}}
 {{- define "spark-client-app.podGroupName" -}}
 {{- include "spark-client-app.appName" . }}-podgroup

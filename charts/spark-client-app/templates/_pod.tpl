@@ -175,11 +175,11 @@ what only Kubernetes knows: labels, scheduling, security and volumes.
 {{- $_ := unset $labels "helm.sh/chart" -}}
 {{- $_ := unset $labels "app.kubernetes.io/managed-by" -}}
 {{- $_ := merge $extra ($v.executor.annotations | default dict) -}}
-{{- $env := list (include "spark-client-app.hadoopEnvVars" .) (include "spark-client-app.secretEnvVars" .) -}}
+{{- $env := list (include "spark-client-app.hadoopEnvVars" .) (include "spark-client-app.secretEnvVars" .) (include "spark-client-app.rpcExecutorEnvVars" .) -}}
 {{- with $v.executor.env }}{{ $env = append $env (toYaml .) }}{{ end -}}
-{{- $mounts := list (include "spark-client-app.scratchVolumes" (dict "ctx" . "part" "mounts")) (include "spark-client-app.secretFileVolumes" (dict "ctx" . "part" "mounts")) -}}
+{{- $mounts := list (include "spark-client-app.scratchVolumes" (dict "ctx" . "part" "mounts")) (include "spark-client-app.secretFileVolumes" (dict "ctx" . "part" "mounts")) (include "spark-client-app.rpcSecretVolumes" (dict "ctx" . "part" "mounts")) -}}
 {{- with $v.executor.volumeMounts }}{{ $mounts = append $mounts (toYaml .) }}{{ end -}}
-{{- $volumes := list (include "spark-client-app.scratchVolumes" (dict "ctx" . "part" "volumes")) (include "spark-client-app.secretFileVolumes" (dict "ctx" . "part" "volumes")) -}}
+{{- $volumes := list (include "spark-client-app.scratchVolumes" (dict "ctx" . "part" "volumes")) (include "spark-client-app.secretFileVolumes" (dict "ctx" . "part" "volumes")) (include "spark-client-app.rpcSecretVolumes" (dict "ctx" . "part" "volumes")) -}}
 {{- with $v.executor.volumes }}{{ $volumes = append $volumes (toYaml .) }}{{ end -}}
 {{- with $v.hadoop.configMap -}}
 {{- $mounts = append $mounts (printf "- name: hadoop-conf\n  mountPath: %s\n  readOnly: true" (include "spark-client-app.hadoopConfDir" $)) -}}

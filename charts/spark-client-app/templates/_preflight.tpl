@@ -17,6 +17,7 @@ through the chart, so its users get the same checks.
 {{- include "spark-client-app.refuseSnippets" . -}}
 {{- include "spark-client-app.checkCrossFieldRules" . -}}
 {{- include "spark-client-app.checkSchedulingAndMetrics" . -}}
+{{- include "spark-client-app.checkRpcSecurity" . -}}
 {{- end -}}
 
 {{/* The app-name: a DNS-1035 label of at most 47 characters (see _names.tpl). */}}
@@ -221,6 +222,10 @@ asks for executor pods (the API server's), or never visibly (a NetworkPolicy tha
 {{- $_ := set $paths (include "spark-client-app.hadoopConfDir" $) "hadoop.configMap" -}}
 {{- $_ := set $names "hadoop-conf" "hadoop.configMap" -}}
 {{- end -}}
+{{- if include "spark-client-app.rpcAuthEnabled" $ -}}
+{{- $_ := set $paths (include "spark-client-app.rpcSecretDir" $) "the RPC secret (security.rpc)" -}}
+{{- $_ := set $names "spark-rpc-auth" "the RPC secret (security.rpc)" -}}
+{{- end -}}
 {{- $mounts := list -}}
 {{- range $i, $path := $v.scratch.mountPaths -}}
 {{- $mounts = append $mounts (dict "path" $path "name" (printf "scratch-%d" $i) "key" (printf "scratch.mountPaths[%d]" $i)) -}}
@@ -405,6 +410,31 @@ Rules of scheduled runs (schedule.cron), each value valid on its own: what a Cro
 {{- end -}}
 {{- if $v.scheduler.kueue.enabled -}}
 {{- fail "schedule.cron with scheduler.kueue.enabled: Kueue's pod integration skips a driver pod owned by a Job, so its executors would wait for an admission that never comes; remove one of them" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+Rules of Spark's own connection security (security.rpc, security.ioEncryption): combinations Spark
+would accept and run less safely than the values say, and values nothing would read.
+*/}}
+{{- define "spark-client-app.checkRpcSecurity" -}}
+{{- $rpc := .Values.security.rpc -}}
+{{- $auth := include "spark-client-app.rpcAuthEnabled" . -}}
+{{- if and (not $auth) $rpc.encryption -}}
+{{- fail "security.rpc.encryption needs security.rpc.authenticate: Spark derives the encryption keys from the authentication handshake and encrypts nothing without it; set security.rpc.authenticate=true, or security.rpc.encryption=false as well" -}}
+{{- end -}}
+{{- if and .Values.security.ioEncryption.enabled (not (and $auth $rpc.encryption)) -}}
+{{- fail "security.ioEncryption.enabled needs security.rpc.encryption (and security.rpc.authenticate): the driver sends the disk encryption key to each executor over RPC, in clear without it; turn RPC encryption on, or set security.ioEncryption.enabled=false" -}}
+{{- end -}}
+{{- if and $rpc.secret $rpc.existingSecret -}}
+{{- fail "security.rpc.secret and security.rpc.existingSecret are both set: the secret comes from one place; remove security.rpc.secret to use the existing Secret, or security.rpc.existingSecret to let the chart store the given secret" -}}
+{{- end -}}
+{{- if not $auth -}}
+{{- range $key := list "secret" "existingSecret" -}}
+{{- if get $rpc $key -}}
+{{- fail (printf "security.rpc.%s is set but security.rpc.authenticate is false: nothing reads the secret; remove security.rpc.%s, or set security.rpc.authenticate=true" $key $key) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -4,6 +4,11 @@ wiring the chart owns (files/wiring-keys.yaml lists the wiring keys; _preflight.
 in sparkConf).
 */}}
 
+{{/* spark.master: the in-cluster API server (client mode; the driver runs in a pod of the cluster). */}}
+{{- define "spark-client-app.sparkMaster" -}}
+k8s://https://kubernetes.default.svc:443
+{{- end -}}
+
 {{/* The directory where the ConfigMap is mounted in the driver: SPARK_CONF_DIR. */}}
 {{- define "spark-client-app.sparkConfDir" -}}
 /etc/spark/conf
@@ -64,7 +69,7 @@ dict spares a toYaml/fromYaml round trip.
 {{- range $key, $val := $v.sparkConf -}}
 {{- $_ := set $conf $key (include "spark-client-app.confText" $val) -}}
 {{- end -}}
-{{- $_ := set $conf "spark.master" "k8s://https://kubernetes.default.svc:443" -}}
+{{- $_ := set $conf "spark.master" (include "spark-client-app.sparkMaster" .) -}}
 {{- $_ := set $conf "spark.submit.deployMode" "client" -}}
 {{- $_ := set $conf "spark.app.name" ($v.app.name | default $app) -}}
 {{- $_ := set $conf "spark.kubernetes.namespace" .Release.Namespace -}}
@@ -88,6 +93,13 @@ dict spares a toYaml/fromYaml round trip.
 {{- $_ := set $conf "spark.driver.blockManager.port" ($v.driver.blockManagerPort | int | toString) -}}
 {{- $_ := set $conf "spark.blockManager.port" ($v.executor.blockManagerPort | int | toString) -}}
 {{- $_ := set $conf "spark.kubernetes.authenticate.executor.serviceAccountName" (include "spark-client-app.executorServiceAccountName" .) -}}
+{{- /* Spark's own connections (security.rpc, _secrets.tpl): authenticated with the mounted secret
+  file, encrypted with AES; local disk I/O encryption on request. */ -}}
+{{- $auth := include "spark-client-app.rpcAuthEnabled" . -}}
+{{- $_ := set $conf "spark.authenticate" (ternary "true" "false" (eq $auth "true")) -}}
+{{- if $auth }}{{ $_ := set $conf "spark.authenticate.secret.file" (include "spark-client-app.rpcSecretFile" .) }}{{ end -}}
+{{- $_ := set $conf "spark.network.crypto.enabled" (ternary "true" "false" (and (eq $auth "true") (eq (toString $v.security.rpc.encryption) "true"))) -}}
+{{- $_ := set $conf "spark.io.encryption.enabled" (ternary "true" "false" (eq (toString $v.security.ioEncryption.enabled) "true")) -}}
 {{- $_ := set $conf "spark.driver.memory" $v.driver.memory -}}
 {{- $_ := set $conf "spark.driver.cores" ($v.driver.cores | int | toString) -}}
 {{- $connect := include "spark-client-app.connectEnabled" . -}}
