@@ -61,6 +61,7 @@ def test_the_readme_shows_outputs() -> None:
 @pytest.mark.parametrize(("line", "steps"), BLOCKS, ids=[f"README.md:{line}" for line, _ in BLOCKS])
 def test_a_readme_example_prints_what_the_readme_shows(line: int, steps: list[tuple[str, list[str]]],
                                                        tmp_path: Path) -> None:
+    (tmp_path / "cluster").mkdir()
     cluster = RunningCluster(tmp_path / "cluster", namespaces=("default", "spark-jobs"))
     try:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("SPARKHELM_", "HELM_"))}

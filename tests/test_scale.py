@@ -35,6 +35,8 @@ def test_list_and_gc_of_1000_apps(cluster: RunningCluster, cli: Cli) -> None:
     gc_requests = cluster.requests()[before:]
     lists = [p for m, p in gc_requests if m == "GET" and p.startswith("/api/v1/namespaces/default/pods?")]
     assert len(lists) == 3  # to choose, to sweep by label, to look again; the rest is per-app uninstall work
-    assert len(cluster.names("Secret")) == APPS - 40
+    kept = cluster.names("Secret")
+    assert len([n for n in kept if n.startswith("sh.helm.release.v1.")]) == APPS - 40  # release records
+    assert len([n for n in kept if n.endswith("-rpc-secret")]) == APPS - 40  # and the apps' RPC secrets
     assert cluster.get("Pod", "fleet-0000-driver") is None
     assert cluster.get("Pod", "fleet-0040-driver") is not None

@@ -297,10 +297,11 @@ def test_sparkhelm_template_of_a_schedule_equals_a_plain_helm_render(cli: Any) -
     """The architecture's rule holds for schedules: the CLI computes values, the chart renders them."""
     from sparkhelm.engine.manifests import format_manifest
 
-    values_result = cli("values", "-f", SCHEDULE_VALUES, "--name", "nightly")
+    pin = ["--set", "security.rpc.secret=schedule-test-secret-0123456789abcdef012"]  # else generated anew by each command
+    values_result = cli("values", "-f", SCHEDULE_VALUES, "--name", "nightly", *pin)
     assert values_result.exit_code == 0, values_result.stderr
     values = yaml.safe_load(values_result.stdout)
-    template_result = cli("template", "-f", SCHEDULE_VALUES, "--name", "nightly", "-n", "ns-1")
+    template_result = cli("template", "-f", SCHEDULE_VALUES, "--name", "nightly", "-n", "ns-1", *pin)
     assert template_result.exit_code == 0, template_result.stderr
     with helm_python.Chart.load(str(CHART)) as chart:
         plain = format_manifest(chart.render(values, name="nightly", namespace="ns-1", is_install=True))[0]
