@@ -41,7 +41,14 @@ sys.stdout.write("".join(f"---\\n# Source: {k}\\n{v}\\n" for k, v in sorted(rend
 
 
 def _objects(text: str) -> list[object]:
-    return sorted((json.dumps(o, sort_keys=True) for o in yaml.safe_load_all(text) if o), key=str)
+    """The rendered objects, comparable: the RPC Secret's data is left out, since sparkhelm generates a
+    secret at each run (Helm renders the one `sparkhelm values` generated earlier)."""
+    objects = [o for o in yaml.safe_load_all(text) if o]
+    for obj in objects:
+        if obj.get("kind") == "Secret" and str(obj["metadata"]["name"]).endswith("-rpc-secret"):
+            obj.pop("data", None)
+            obj.pop("stringData", None)
+    return sorted((json.dumps(o, sort_keys=True) for o in objects), key=str)
 
 
 def _same_render(ours: list[str], theirs: list[str], env: dict[str, str]) -> None:

@@ -170,7 +170,8 @@ def test_per_run_names_come_from_sparkhelm_values(tmp_path: Path) -> None:
         assert conf["spark.app.name"] == "nightly-etl"
         # the values Helm got are what `sparkhelm values` printed for this name (the template execs it)
         values = run(Path(sys.executable).parent / "sparkhelm", "values", "-f", "../values/prod.yaml",
-                     "-f", "nightly-etl.yaml", "--name", name, env=env, cwd=EXAMPLES)
+                     "-f", "nightly-etl.yaml", "--name", name, "--set", "security.rpc.existingSecret=nightly-etl-rpc",
+                         env=env, cwd=EXAMPLES)
         supplied = yaml.safe_load(values.stdout)
         assert supplied["nameOverride"] == name  # the chart derives the UI path from it
         ingress = next(o for o in objects if o["kind"] == "Ingress")
