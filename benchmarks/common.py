@@ -216,3 +216,33 @@ def peak_memory(argv: Sequence[str], env: Mapping[str, str], *, interval: float 
             raise RuntimeError(f"{' '.join(argv[:4])} ... exited {process.returncode}: {stderr.decode()[-500:]}")
         peak = int(report.read().split()[-1])
     return Memory(peak_kib=peak, tree_kib=top, processes=len(seen))
+
+
+def on_threads(jobs: int, clients: int, work: Callable[[], str | None]) -> tuple[list[float], list[str]]:
+    """Do `work` `jobs` times from `clients` threads, each taking the next job when it finishes one.
+
+    Returns each job's latency and the errors `work` returned (None: it succeeded).
+    """
+    left, lock = jobs, threading.Lock()
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    def client() -> None:
+        nonlocal left
+        while True:
+            with lock:
+                if left == 0:
+                    return
+                left -= 1
+            began = time.perf_counter()
+            error = work()
+            latencies.append(time.perf_counter() - began)
+            if error is not None:
+                errors.append(error)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors

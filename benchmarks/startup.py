@@ -41,8 +41,10 @@ sys.stdout.write("".join(f"---\\n# Source: {k}\\n{v}\\n" for k, v in sorted(rend
 
 
 def _objects(text: str) -> list[object]:
-    """The rendered objects, comparable: the RPC Secret's data is left out, since sparkhelm generates a
-    secret at each run (Helm renders the one `sparkhelm values` generated earlier)."""
+    """The rendered objects, comparable: the RPC Secret's data left out.
+
+    sparkhelm generates a secret at each run; Helm renders the one `sparkhelm values` generated earlier.
+    """
     objects = [o for o in yaml.safe_load_all(text) if o]
     for obj in objects:
         if obj.get("kind") == "Secret" and str(obj["metadata"]["name"]).endswith("-rpc-secret"):

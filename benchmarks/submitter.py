@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 
+from benchmarks.common import on_threads
 from sparkhelm import api
 
 
@@ -28,32 +28,16 @@ def main() -> None:
     print("ready", flush=True)
     sys.stdin.readline()
 
-    left = int(apps)
-    lock = threading.Lock()
-    latencies: list[float] = []
-    errors: list[str] = []
-
-    def client() -> None:
-        nonlocal left
-        while True:
-            with lock:
-                if left == 0:
-                    return
-                left -= 1
-            began = time.perf_counter()
-            try:
-                api.submit(inputs, kube=cluster, engine="embedded")
-            except api.SparkhelmError as exc:
-                errors.append(str(exc))
-            latencies.append(time.perf_counter() - began)
+    def submit() -> str | None:
+        try:
+            api.submit(inputs, kube=cluster, engine="embedded")
+        except api.SparkhelmError as exc:
+            return str(exc)
+        return None
 
     sent, opened = cluster.client.requests_sent, cluster.client.connections_opened
     cpu, began = time.process_time(), time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(int(clients))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    latencies, errors = on_threads(int(apps), int(clients), submit)
     report = {
         "seconds": time.perf_counter() - began,
         "cpu": time.process_time() - cpu,

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from benchmarks.common import PROD, PYTHON, ROOT, SPARKHELM, base_env, children_cpu, median, run
+from benchmarks.common import PROD, PYTHON, ROOT, SPARKHELM, base_env, children_cpu, median, on_threads, run
 from benchmarks.emulator import Emulator
 from benchmarks.report import Part, Row
 
@@ -61,29 +60,12 @@ def _processes(emu: Emulator, apps: int, clients: int) -> Measured:
     env = base_env(KUBECONFIG=str(emu.kubeconfig))
     argv = [SPARKHELM, "run", "-f", str(PROD), "-n", NAMESPACE]
     run(argv, env)  # warm-up (file caches), not counted
-    left, lock = apps, threading.Lock()
-    latencies: list[float] = []
-    failures: list[str] = []
-
-    def client() -> None:
-        nonlocal left
-        while True:
-            with lock:
-                if left == 0:
-                    return
-                left -= 1
-            began = time.perf_counter()
-            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-            latencies.append(time.perf_counter() - began)
-            if done.returncode != 0:
-                failures.append(done.stderr.strip())
+    def submit() -> str | None:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+        return done.stderr.strip() if done.returncode != 0 else None
 
     count, server, cpu, began = emu.count(), emu.cpu(), children_cpu(), time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    latencies, failures = on_threads(apps, clients, submit)
     seconds = time.perf_counter() - began
     if failures:
         raise RuntimeError(f"{len(failures)} of {apps} submissions failed, e.g.: {failures[0][-300:]}")

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,30 @@ def java_missing() -> str | None:
     if shutil.which("java") is None or shutil.which("javac") is None:
         return "no `java`/`javac` on PATH: install a JDK 17 or newer to run Spark"
     return None
+
+
+def python_pods(directory: Path, **options: Any) -> Iterator[tuple[RunningCluster, PodRunner]]:
+    """An emulated API server whose pods run here, the image being this machine's Python (for fixtures).
+
+    Skipped where the harness's kubelet cannot run, except under SPARKHELM_REQUIRE_SPARK (CI).
+    """
+    import pytest
+
+    reason = PodRunner.unavailable()
+    if reason:
+        if os.environ.get("SPARKHELM_REQUIRE_SPARK"):
+            pytest.fail(f"the harness kubelet is required here (SPARKHELM_REQUIRE_SPARK is set): {reason}")
+        pytest.skip(reason)
+    cluster = RunningCluster(directory)
+    image = Image(layers={}, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, workdir="/", entrypoint="")
+    try:
+        runner = PodRunner(cluster, directory / "kubelet", image, **options)
+    except BaseException:
+        cluster.close()
+        raise
+    yield cluster, runner
+    runner.close()
+    cluster.close()
 
 
 def require_spark() -> Path:

@@ -35,8 +35,8 @@ import pytest
 import yaml
 
 from tests.harness import RunningCluster
-from tests.harness.podrunner import Image, PodRecord, PodRunner, spark_image
-from tests.sparkdriver import JVM_OPTIONS, ROOT, require_spark, sparkhelm_script
+from tests.harness.podrunner import PodRecord, PodRunner, spark_image
+from tests.sparkdriver import JVM_OPTIONS, ROOT, python_pods, require_spark, sparkhelm_script
 
 Obj = dict[str, Any]
 
@@ -46,22 +46,7 @@ Obj = dict[str, Any]
 
 @pytest.fixture
 def kubelet(tmp_path: Path) -> Iterator[tuple[RunningCluster, PodRunner]]:
-    reason = PodRunner.unavailable()
-    if reason:
-        if os.environ.get("SPARKHELM_REQUIRE_SPARK"):
-            pytest.fail(f"the harness kubelet is required here (SPARKHELM_REQUIRE_SPARK is set): {reason}")
-        pytest.skip(reason)
-    cluster = RunningCluster(tmp_path)
-    image = Image(layers={}, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, workdir="/", entrypoint="")
-    try:
-        runner = PodRunner(cluster, tmp_path / "kubelet", image, grace_seconds=1.0, probe_period_cap=0.2,
-                           backoff_cap=0.5)
-    except BaseException:
-        cluster.close()
-        raise
-    yield cluster, runner
-    runner.close()
-    cluster.close()
+    yield from python_pods(tmp_path, grace_seconds=1.0, probe_period_cap=0.2, backoff_cap=0.5)
 
 
 #: Counts its runs in its volume; exits 3 on the first `FAILS` runs; then serves on 8000 once go exists there.
@@ -370,11 +355,19 @@ def test_idle_once_released_then_ctrl_c_removes_the_server(server: Server) -> No
                        for (ns, _), r in server.kubelet.records.items() if ns == NS)
 
     _wait(released, "dynamic allocation released the idle executors (idle and shuffle timeouts 3s)", timeout=120)
-    events = [e for e in (server.cluster.get("Event", n, NS) for n in server.cluster.names("Event", NS))
-              if e and e["involvedObject"]["name"].startswith(f"{APP}-exec-")]
+
+    def executor_events() -> list[Obj]:
+        return [e for e in (server.cluster.get("Event", n, NS) for n in server.cluster.names("Event", NS))
+                if e and e["involvedObject"]["name"].startswith(f"{APP}-exec-")]
+
+    for _ in range(10):  # the kubelet may still be recording an executor's end: read status between two equal reads
+        events = executor_events()
+        state = json.loads(_sparkhelm(server, "status", APP, "-n", NS, "-o", "json"))
+        if executor_events() == events:
+            break
+        time.sleep(1)
     assert {e["reason"] for e in events} >= {"Started"}, events  # the kubelet's record outlives the executor pods
     last = max(e["lastTimestamp"] for e in events)
-    state = json.loads(_sparkhelm(server, "status", APP, "-n", NS, "-o", "json"))
     assert state["connect"]["executors"] == 0 and state["connect"]["idle_since"] == last
     assert state["connect"]["idle_since"] > state["started"]  # the executors' end, not the server's start
     listed = _sparkhelm(server, "list", "-n", NS).splitlines()

@@ -30,6 +30,7 @@ from tests import netpol
 from tests.conftest import VALUES_DIR, render_objects
 from tests.harness import RunningCluster, dns, netfilter
 from tests.harness.podrunner import Image, PodRunner, entrypoint_argv, expand, plan_filesystem
+from tests.sparkdriver import python_pods
 
 Obj = dict[str, Any]
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,21 +190,7 @@ def test_an_object_created_for_an_owner_that_is_gone_is_garbage_collected(tmp_pa
 @pytest.fixture
 def kubelet(tmp_path: Path) -> Iterator[tuple[RunningCluster, PodRunner]]:
     """An emulated API server whose pods run here (Python pods: the image is this machine's Python)."""
-    reason = PodRunner.unavailable()
-    if reason:
-        if os.environ.get("SPARKHELM_REQUIRE_SPARK"):
-            pytest.fail(f"the harness kubelet is required here (SPARKHELM_REQUIRE_SPARK is set): {reason}")
-        pytest.skip(reason)
-    cluster = RunningCluster(tmp_path)
-    image = Image(layers={}, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, workdir="/", entrypoint="")
-    try:
-        runner = PodRunner(cluster, tmp_path / "kubelet", image, grace_seconds=1.0)
-    except BaseException:
-        cluster.close()
-        raise
-    yield cluster, runner
-    runner.close()
-    cluster.close()
+    yield from python_pods(tmp_path, grace_seconds=1.0)
 
 
 def python_pod(name: str, script: str, *, namespace: str = "default", labels: dict[str, str] | None = None,
