@@ -204,7 +204,7 @@ def test_a_wrong_headless_service_port_is_caught_only_by_the_wiring_checks(runs:
 
     ("For such Services a cluster IP is not allocated, kube-proxy does not handle these Services,
     and there is no load balancing or proxying done by the platform for them", Kubernetes docs.)
-    So a cluster runs the job, as here, and the static invariant of DESIGN.md is what catches it.
+    So a cluster runs the job, as here, and the static wiring invariant (tests/invariants.py) is what catches it.
     """
     run = runs["br-ports"]
     assert run.returncode == 0, run.describe()

@@ -18,8 +18,9 @@ GOGC = "400"
 
 def import_helm_sdk() -> ModuleType:
     """`helm_python`, loaded (once per process) with GOGC=400 unless the environment says otherwise."""
-    # Loaded or loading (another thread, launch.py) already: the import statement waits for it to
-    # finish, where sys.modules alone could hand out a module still half initialised.
+    # Loaded or loading already (the console script's preload thread, cli/__init__.py): the import
+    # statement waits for it to finish, where sys.modules alone could hand out a module still half
+    # initialised.
     ours = "helm_python" not in sys.modules and "GOGC" not in os.environ
     if ours:
         os.environ["GOGC"] = GOGC
