@@ -17,7 +17,7 @@ shapes interleaved one application at a time, so that the load of the machine fa
 The JVMs run with the JIT's defaults (the Spark suite's C1-only options would slow AES down).
 
 Run as root, with Java 17 and pyspark, under the shared lock:
-    flock /tmp/spark-tests.lock .venv/bin/python -m tests.rpc_auth_bench [--rows N] [--rounds N]
+    flock /tmp/spark-tests.lock .venv/bin/python -m benchmarks.rpc_crypto [--rows N] [--rounds N]
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ from pyspark.sql import SparkSession
 rows = int(sys.argv[1])
 spark = SparkSession.builder.appName("ShuffleBench").getOrCreate()
 spark.range(0, 1000, numPartitions=4).count()  # warm-up: both executors registered and busy once
-data = spark.range(0, rows, numPartitions=8).selectExpr("id", "concat(sha2(cast(id as string), 256), sha2(cast(id + 1 as string), 256)) as pad")
+pad = "concat(sha2(cast(id as string), 256), sha2(cast(id + 1 as string), 256)) as pad"
+data = spark.range(0, rows, numPartitions=8).selectExpr("id", pad)
 start = time.monotonic()
 data.repartition(16, "id").write.format("noop").mode("overwrite").save()
 print(f"SHUFFLE rows={rows} seconds={time.monotonic() - start:.3f}", flush=True)
