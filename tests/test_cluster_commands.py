@@ -186,6 +186,20 @@ def test_missing_priority_class_is_refused_and_existing_one_accepted(cluster: Ru
     assert cluster.get("Pod", "pi-pc-driver")["spec"]["priorityClassName"] == "urgent"
 
 
+def test_an_existing_priority_class_is_asked_once_then_cached_a_missing_one_never(cluster: RunningCluster,
+                                                                                  cli: Cli) -> None:
+    path = "/apis/scheduling.k8s.io/v1/priorityclasses/batch-low"
+    for name in ("pi-pq-1", "pi-pq-2"):  # missing: asked each time, refused each time
+        assert "priority class batch-low does not exist" in one_line_error(
+            cli("run", "-f", PI, "--name", name, "--set", "priorityClassName=batch-low"), 2)
+    assert [p for _, p in cluster.requests()].count(path) == 2
+    cluster.seed({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "batch-low"},
+                  "value": 10})
+    for name in ("pi-pq-1", "pi-pq-2"):  # then it exists: the first submission asks, the second reads the cache
+        run_app(cli, name, "--set", "priorityClassName=batch-low")
+    assert [p for _, p in cluster.requests()].count(path) == 3
+
+
 def test_forbidden_priority_class_read_is_a_warning(cluster: RunningCluster, cli: Cli) -> None:
     cluster.emulator.denied.add(("get", "priorityclasses", ""))
     result = run_app(cli, "pi-pcw", "--set", "priorityClassName=urgent")
@@ -493,4 +507,4 @@ def test_discovery_of_an_optional_api_is_asked_once_then_cached(cluster: Running
     run_app(cli, "pi-vol-2", "--set", "scheduler.name=volcano")
     asked = [p for m, p in cluster.requests() if p.startswith("/apis/scheduling.volcano.sh/v1beta1?") or
              p == "/apis/scheduling.volcano.sh/v1beta1"]
-    assert len(asked) == 1  # the second submission read ~/.cache/sparkhelm/discovery
+    assert len(asked) == 1  # the second submission read ~/.cache/sparkhelm/cluster

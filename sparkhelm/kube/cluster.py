@@ -24,9 +24,10 @@ if TYPE_CHECKING:
     from sparkhelm.kube.client import Client
 
 Obj = dict[str, Any]
-#: How long a served API group/version is believed without asking again (kubectl keeps discovery 6 h;
-#: an API removed meanwhile fails the install with its own 404, which is then undone).
-DISCOVERY_TTL = 600.0
+#: How long a served API group/version, or an existing priority or ingress class, is believed without
+#: asking again (kubectl keeps discovery 6 h). One removed meanwhile fails the install with the API
+#: server's own error, and the install is undone; a "missing" answer is never kept.
+CACHE_TTL = 600.0
 #: A watch is reopened at least this often (a real API server ends watches after a few minutes anyway).
 WATCH_WINDOW = 300.0
 
@@ -114,19 +115,34 @@ class Cluster:
     def served_resources(self, group: str, version: str) -> set[str] | None:
         """Resources the API server serves in `group`/`version` (such as a CRD's), or None if it serves none.
 
-        A positive answer is kept on disk for DISCOVERY_TTL, as kubectl keeps discovery
-        (~/.cache/sparkhelm/discovery/<server>/): repeated submissions do not ask again. A "not served"
+        A positive answer is kept on disk for CACHE_TTL, as kubectl keeps discovery
+        (~/.cache/sparkhelm/cluster/<server>/): repeated submissions do not ask again. A "not served"
         is never kept, so an API installed a minute later is seen at once.
         """
-        cached = _read_discovery(self.server, group, version)
+        key = f"apis_{group}_{version}"
+        cached = _read_cache(self.server, key)
         if cached is not None:
-            return cached
+            return {str(name) for name in cached}
         data = self.client.get(f"/apis/{group}/{version}")
         if data is None:
             return None
         served = {str(r.get("name")) for r in data.get("resources") or []}
-        _write_discovery(self.server, group, version, served)
+        _write_cache(self.server, key, sorted(served))
         return served
+
+    def cluster_object_exists(self, kind_name: str, name: str) -> bool:
+        """Whether a cluster-scoped object (a PriorityClass, an IngressClass) exists; 403 raises ForbiddenError.
+
+        Kept on disk like discovery when it does (classes are made once by admins and rarely removed);
+        never when it does not, so one created a minute later is seen at once.
+        """
+        key = f"{kind_name}_{name}"
+        if _read_cache(self.server, key) is not None:
+            return True
+        if self.get(kind_name, name) is None:
+            return False
+        _write_cache(self.server, key, True)
+        return True
 
     # logs and watching ------------------------------------------------------------------------
 
@@ -177,28 +193,28 @@ class Cluster:
         return found
 
 
-def _discovery_file(server: str, group: str, version: str) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sparkhelm" / "discovery"
-    key = hashlib.sha256(server.encode()).hexdigest()[:16]
-    return base / key / f"{group}_{version}.json"
+def _cache_file(server: str, key: str) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sparkhelm" / "cluster"
+    return base / hashlib.sha256(server.encode()).hexdigest()[:16] / f"{key}.json"
 
 
-def _read_discovery(server: str, group: str, version: str) -> set[str] | None:
-    path = _discovery_file(server, group, version)
+def _read_cache(server: str, key: str) -> Any:
+    """What `_write_cache` kept for the server under `key` less than CACHE_TTL ago, else None."""
+    path = _cache_file(server, key)
     try:
-        if time.time() - path.stat().st_mtime > DISCOVERY_TTL:
+        if time.time() - path.stat().st_mtime > CACHE_TTL:
             return None
-        return {str(name) for name in json.loads(path.read_text())}
+        return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
 
 
-def _write_discovery(server: str, group: str, version: str, served: set[str]) -> None:
-    path = _discovery_file(server, group, version)
+def _write_cache(server: str, key: str, value: Any) -> None:
+    path = _cache_file(server, key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         scratch = path.with_suffix(f".{os.getpid()}.tmp")
-        scratch.write_text(json.dumps(sorted(served)))
+        scratch.write_text(json.dumps(value))
         scratch.replace(path)  # whole or not at all, whatever runs alongside
     except OSError:
         pass  # a cache that cannot be written only costs the next run a request

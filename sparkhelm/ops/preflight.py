@@ -150,11 +150,11 @@ def kueue_queue_exists(ctx: Context) -> None:
 
 def _require_class(ctx: Context, kind_name: str, name: str, what: str, missing: str) -> None:
     try:
-        found = ctx.cluster.get(kind_name, name)
+        found = ctx.cluster.cluster_object_exists(kind_name, name)
     except ForbiddenError:
         ctx.forbidden(what)
         return
-    if found is None:
+    if not found:
         raise UserError(missing)
 
 
