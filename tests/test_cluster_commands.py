@@ -22,6 +22,7 @@ import yaml
 
 from tests.conftest import VALUES_DIR, Cli, write_values
 from tests.harness import DriverScript, RunningCluster
+from tests.harness.emulator import PODS
 
 PI = str(VALUES_DIR / "pyspark-pi.yaml")
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
@@ -198,6 +199,28 @@ def test_an_existing_priority_class_is_asked_once_then_cached_a_missing_one_neve
     for name in ("pi-pq-1", "pi-pq-2"):  # then it exists: the first submission asks, the second reads the cache
         run_app(cli, name, "--set", "priorityClassName=batch-low")
     assert [p for _, p in cluster.requests()].count(path) == 3
+
+
+def test_inventories_list_metadata_only_and_still_find_everything(cluster: RunningCluster, cli: Cli) -> None:
+    """ConfigMaps (orphans) and every LIST of delete's inventory ask for PartialObjectMetadataList.
+
+    Whole objects only where their contents are read: driver pods and CronJobs (status), and the records of
+    the one release being uninstalled (its manifest).
+    """
+    run_app(cli, "pi-meta", "--wait")
+    cluster.call(cluster.emulator._remove(PODS, "default", "pi-meta-driver"))  # an orphan: found by its ConfigMap
+    before = len(cluster.accepts())
+    assert "pi-meta   Orphaned" in cli("list").stdout
+    assert cli("delete", "pi-meta").stdout.strip() == "deleted pi-meta"
+    lists = [(urllib.parse.unquote(path), accept) for method, path, accept in cluster.accepts()[before:]
+             if method == "GET" and "labelSelector=" in path]
+    metadata = {path.split("?")[0] for path, accept in lists if "as=PartialObjectMetadataList" in accept}
+    whole = {path.split("?")[0] + (" (release records)" if "owner=helm,name=pi-meta" in path else "")
+             for path, accept in lists if "as=PartialObjectMetadataList" not in accept}
+    assert "/api/v1/namespaces/default/configmaps" in metadata and "/api/v1/namespaces/default/secrets" in metadata
+    assert whole == {"/api/v1/namespaces/default/pods", "/apis/batch/v1/namespaces/default/cronjobs",
+                     "/api/v1/namespaces/default/secrets (release records)"}, whole
+    assert cluster.names("ConfigMap") == [] and cluster.names("Secret") == [] and cluster.names("Service") == []
 
 
 def test_forbidden_priority_class_read_is_a_warning(cluster: RunningCluster, cli: Cli) -> None:

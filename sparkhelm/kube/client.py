@@ -56,6 +56,8 @@ T = TypeVar("T")
 USER_AGENT = f"sparkhelm/{__version__} (python http.client)"
 #: Items per LIST page: big namespaces come in pages the API server can serve from its cache.
 PAGE_SIZE = 500
+#: Metadata only, and plain JSON from a server that cannot (the API server has served it since 1.15).
+METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json"
 #: Idle connections kept for reuse (a command uses one per thread; a few threads at most).
 MAX_IDLE = 16
 #: How often a request the API server throttles (429, API Priority and Fairness) is sent again, and the
@@ -151,8 +153,16 @@ class Client:
             return None
         return self._json("GET", path, status, reason, data)
 
-    def list(self, path: str, *, label_selector: str | None = None, field_selector: str | None = None) -> list[Obj]:
-        """The items of a collection, page by page (limit=500, following `continue`), so big namespaces list whole."""
+    def list(
+        self, path: str, *, label_selector: str | None = None, field_selector: str | None = None,
+        metadata_only: bool = False,
+    ) -> list[Obj]:
+        """The items of a collection, page by page (limit=500, following `continue`), so big namespaces list whole.
+
+        `metadata_only` asks for PartialObjectMetadataList, as kubectl and client-go's metadata informers do: each
+        item's kind and metadata without its spec, data or status (a Helm release record is ~150 KiB of data).
+        """
+        accept = METADATA_LIST_ACCEPT if metadata_only else "application/json"
         query: dict[str, str] = {"limit": str(PAGE_SIZE)}
         if label_selector:
             query["labelSelector"] = label_selector
@@ -161,7 +171,7 @@ class Client:
         items: list[Obj] = []
         while True:
             try:
-                page = self.request("GET", path, query=query)
+                page = self.request("GET", path, query=query, accept=accept)
             except ApiError as exc:
                 if exc.status != 410 or "continue" not in query:
                     raise

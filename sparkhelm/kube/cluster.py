@@ -101,12 +101,16 @@ class Cluster:
         return self.client.get(entry.path(where, name))
 
     def objects(
-        self, kind_name: str, selector: str, *, namespace: str | None = None, everywhere: bool = False
+        self, kind_name: str, selector: str, *, namespace: str | None = None, everywhere: bool = False,
+        metadata_only: bool = False,
     ) -> list[Obj]:
-        """Objects of a kind matching a label selector, in one LIST (every namespace with `everywhere`)."""
+        """Objects of a kind matching a label selector, in one LIST (every namespace with `everywhere`).
+
+        With `metadata_only`, each object's metadata alone (see Client.list).
+        """
         entry = kind(kind_name)
         where = None if everywhere or not entry.namespaced else (namespace or self.namespace)
-        return self.client.list(entry.path(where), label_selector=selector)
+        return self.client.list(entry.path(where), label_selector=selector, metadata_only=metadata_only)
 
     def pod(self, name: str, namespace: str | None = None) -> Obj | None:
         """The Pod, or None."""

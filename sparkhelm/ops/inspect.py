@@ -47,7 +47,7 @@ def list_apps(
     """
     cluster = Cluster.of(kube)
     pods = cluster.objects("Pod", DRIVER_SELECTOR, everywhere=all_namespaces)
-    leftovers = cluster.objects("ConfigMap", LEFTOVER_SELECTOR, everywhere=all_namespaces)
+    leftovers = cluster.objects("ConfigMap", LEFTOVER_SELECTOR, everywhere=all_namespaces, metadata_only=True)
     schedules = cluster.objects("CronJob", CHART_SELECTOR, everywhere=all_namespaces)
     apps = summarize_all(pods, leftovers, schedules)
     if any(app.connect is not None for app in apps):

@@ -63,7 +63,7 @@ def name_free(ctx: Context) -> None:
     An app without a release (kubectl-applied, orphaned) is found by the install itself: its first
     object already exists (409), nothing of it is touched, and the install stops there as name in use.
     """
-    if ctx.cluster.objects("Secret", f"owner=helm,name={ctx.app}"):
+    if ctx.cluster.objects("Secret", f"owner=helm,name={ctx.app}", metadata_only=True):
         raise UserError(
             f"--name: app name {ctx.app} is already in use in namespace {ctx.namespace}; choose another name "
             "(sparkhelm never upgrades an existing app), or omit --name for a generated one"

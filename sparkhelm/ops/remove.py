@@ -104,7 +104,7 @@ def inventory(
     found: dict[Key, list[Leftover]] = defaultdict(list)
     for kind_name in CHART_KINDS:
         try:
-            objects = cluster.objects(kind_name, _selector(apps), everywhere=everywhere)
+            objects = cluster.objects(kind_name, _selector(apps), everywhere=everywhere, metadata_only=True)
         except NotFoundError:
             continue  # an API the cluster does not serve (Volcano's PodGroup) holds nothing
         for obj in objects:
@@ -112,7 +112,7 @@ def inventory(
     named = set(apps or ())
     records = "owner=helm" + (f",name={apps[0]}" if apps is not None and len(apps) == 1 else "")
     for kind_name in RECORD_KINDS:
-        for obj in cluster.objects(kind_name, records, everywhere=everywhere):
+        for obj in cluster.objects(kind_name, records, everywhere=everywhere, metadata_only=True):
             meta = obj.get("metadata") or {}
             release = str((meta.get("labels") or {}).get("name") or "")
             key = (str(meta.get("namespace") or cluster.namespace), release)

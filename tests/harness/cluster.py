@@ -160,6 +160,10 @@ class RunningCluster:
         """(method, path?query) of every request served so far."""
         return [(r.method.value, str(r.url.relative())) for r in list(self.emulator._requests)]
 
+    def accepts(self) -> list[tuple[str, str, str]]:
+        """(method, path?query, Accept header) of every request served so far."""
+        return [(r.method.value, str(r.url.relative()), r.headers.get("Accept", "")) for r in list(self.emulator._requests)]
+
     def replace(self, obj: dict[str, Any]) -> None:
         """Overwrite a live object (tests use it to move time or state along)."""
         obj = copy.deepcopy(obj)

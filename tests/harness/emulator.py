@@ -424,6 +424,8 @@ class ClusterEmulator(KubernetesEmulator):
         )
         items = self._select(request)
         items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+        if tables.wants_metadata_list(request.headers.get("Accept", "")):
+            return aiohttp.web.json_response(tables.metadata_list(items, resource_version=str(next(self._rv))))
         return aiohttp.web.json_response(
             {
                 "apiVersion": api_version,

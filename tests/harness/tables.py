@@ -241,10 +241,28 @@ def table(kind: str, objects: list[Obj], *, resource_version: str, include: str 
     }
 
 
-def wants_table(accept: str) -> bool:
-    """Whether an Accept header asks for a meta.k8s.io Table (kubectl get's first choice)."""
+def _wants(accept: str, shape: str) -> bool:
+    """Whether an Accept header's first choice the server can serve is meta.k8s.io's `shape`."""
     for part in accept.split(","):
         params = {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in part.split(";")[1:])}
-        if params.get("as") == "Table" and params.get("g") == "meta.k8s.io":
+        if params.get("as") == shape and params.get("g") == "meta.k8s.io":
             return True
     return False
+
+
+def wants_table(accept: str) -> bool:
+    """Whether an Accept header asks for a meta.k8s.io Table (kubectl get's first choice)."""
+    return _wants(accept, "Table")
+
+
+def wants_metadata_list(accept: str) -> bool:
+    """Whether a LIST asks for a PartialObjectMetadataList (client-go's metadata client, sparkhelm's inventories)."""
+    return _wants(accept, "PartialObjectMetadataList")
+
+
+def metadata_list(objects: list[Obj], *, resource_version: str) -> Obj:
+    """A PartialObjectMetadataList: each object's metadata alone, as kube-apiserver answers it."""
+    return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": resource_version},
+            "items": [{"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+                       "metadata": obj.get("metadata", {})} for obj in objects]}
