@@ -47,6 +47,10 @@ class Emulator:
         """(method, path?query) of the requests served since index `since`."""
         return [(method, path) for method, path in self.ask("requests", since)]
 
+    def accepts(self, since: int) -> list[tuple[str, str, str]]:
+        """(method, path?query, Accept header) of the requests served since index `since`."""
+        return [(method, path, accept) for method, path, accept in self.ask("accepts", since)]
+
     def cpu(self) -> float:
         """The server process's own CPU seconds so far."""
         usage = self.ask("usage")

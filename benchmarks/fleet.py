@@ -30,14 +30,11 @@ from benchmarks.report import Part, Row
 
 NAMESPACE = "bench"
 SMALL = 50
-#: What `kubectl get` asks for: a server-side Table (the columns it prints, plus each object's metadata).
-TABLE = ("application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,"
-         "application/json")
 
 
-def _size(url: str, path: str, *, table: bool) -> int:
+def _size(url: str, path: str, accept: str) -> int:
     """Bytes of the emulator's answer to one request (asked again, as the command asked it)."""
-    request = urllib.request.Request(url + path, headers={"Accept": TABLE if table else "application/json"})
+    request = urllib.request.Request(url + path, headers={"Accept": accept or "application/json"})
     with urllib.request.urlopen(request, timeout=300) as answer:
         return len(answer.read())
 
@@ -57,10 +54,10 @@ def measure(tools: dict[str, str], apps: int, rounds: int) -> Part:
             "kubectl": [tools["kubectl"], "get", "pods", "-n", NAMESPACE, "-l", "spark-role=driver"],
         }
 
-        def requests_of(name: str) -> list[tuple[str, str]]:
+        def requests_of(name: str) -> list[tuple[str, str, str]]:
             before = emu.count()
             run(commands[name], kenv if name == "kubectl" else env)
-            return emu.requests(before)
+            return emu.accepts(before)
 
         for name, argv in commands.items():  # warm-up: kubectl fills its discovery cache
             run(argv, kenv if name == "kubectl" else env)
@@ -75,7 +72,7 @@ def measure(tools: dict[str, str], apps: int, rounds: int) -> Part:
             raise RuntimeError(f"the fleet has {listed} apps, not {apps}")
         served = {name: requests_of(name) for name in commands}
         many = {name: len(paths) for name, paths in served.items()}
-        sizes = {name: [(path, _size(emu.url, path, table=name == "kubectl")) for _, path in paths]
+        sizes = {name: [(path, _size(emu.url, path, accept)) for _, path, accept in paths]
                  for name, paths in served.items()}
         times = alternate({name: functools.partial(wall, argv, kenv if name == "kubectl" else env)
                            for name, argv in commands.items()}, rounds)
@@ -113,10 +110,10 @@ def measure(tools: dict[str, str], apps: int, rounds: int) -> Part:
     }
     lines += [
         "",
-        f"What the server sends over {apps:,} apps: for `sparkhelm list`, {answered['list']} (whole objects; the "
-        f"ConfigMaps carry each app's spark-defaults.conf and executor pod template, and are read only to find apps "
-        f"whose driver pod is gone); for `kubectl get pods`, {answered['kubectl']} (a server-side Table: the printed "
-        "columns and each pod's metadata).",
+        f"What the server sends over {apps:,} apps: for `sparkhelm list`, {answered['list']} (whole driver pods, "
+        "whose status it shows; the ConfigMaps, read only to find apps whose driver pod is gone, as metadata "
+        f"alone: a PartialObjectMetadataList); for `kubectl get pods`, {answered['kubectl']} (a server-side "
+        "Table: the printed columns and each pod's metadata).",
         "",
         "The emulator answers a LIST in one response whatever its size. A real API server pages it: sparkhelm "
         "asks for 500 items a page, as kubectl does (`--chunk-size` 500), so over 5,000 apps a real server would "

@@ -37,7 +37,8 @@ def throughput_bound(facts: dict[str, float]) -> str:
         "- **Client-side limits.** client-go defaults to 5 queries a second with bursts of 10 when a program sets "
         "nothing (k8s.io/client-go rest.DefaultQPS, DefaultBurst); Helm raises the burst to 100 (`--burst-limit`, "
         "helm/helm#10842). sparkhelm's own client has no client-side limit; under API Priority and Fairness an "
-        "overloaded server answers 429, which sparkhelm reports as a failed submission rather than retrying.",
+        "overloaded server answers 429, which sparkhelm sends again after the server's Retry-After (at most 10 s, "
+        "4 tries), as client-go does.",
         f"- **Server concurrency.** kube-apiserver's defaults are 400 read and 200 mutating requests in flight "
         "(`--max-requests-inflight`, `--max-mutating-requests-inflight`; with Priority and Fairness their sum is "
         f"the server's total, shared by every client). 1,000 apps a minute is {per_second * writes:.0f} writes and "

@@ -10,6 +10,7 @@ from stdin, so that the benchmark (another process) can read the request log and
 CPU time without sharing an interpreter with it:
 
     requests FROM                   (method, path?query) of every request since index FROM
+    accepts FROM                    (method, path?query, Accept header) of the same
     count                           how many requests were served so far
     usage                           this process's CPU seconds (user, system) and peak RSS (KiB)
     kubelet OUTCOME                 what the simulated kubelet does with new driver pods
@@ -40,6 +41,8 @@ def _answer(cluster: RunningCluster, words: list[str]) -> Any:
         return len(cluster.emulator._requests)
     if command == "requests":
         return cluster.requests()[int(args[0]):]
+    if command == "accepts":
+        return cluster.accepts()[int(args[0]):]
     if command == "usage":
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return {"user": usage.ru_utime, "system": usage.ru_stime, "maxrss_kib": usage.ru_maxrss}

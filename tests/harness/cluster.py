@@ -96,8 +96,12 @@ class RunningCluster:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     def close(self) -> None:
-        """Stop the server and its loop."""
-        self.call(self._exit())
+        """Stop the server and its loop.
+
+        aiohttp lets requests in flight (a watch a client still holds) finish for up to 60 s before it cuts
+        them, so the wait here is longer than that.
+        """
+        self.call(self._exit(), timeout=90)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 
