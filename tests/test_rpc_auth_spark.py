@@ -155,8 +155,8 @@ def without_master_option(objects: list[Obj]) -> None:
 NO_MASTER = "it-rpc-no-master"
 APPS = sparkdriver.register([
     App(NAME, NAMESPACE, ["pyspark-pi.yaml"],
-        {"app": {"mainApplicationFile": f"local://{sparkdriver.APPS_IN_IMAGE}/pi_after_hold.py",
-                 "arguments": [RELEASE, "4"]}},
+        {"app": {"mainApplicationFile": f"local://{sparkdriver.APPS_IN_IMAGE}/pi_paths.py",
+                 "arguments": ["4", "--hold-first", RELEASE, "--data-paths"]}},
         during=attack_then_release, cost=5),
     App(NO_MASTER, "sh-rpc-no-master", ["pyspark-pi.yaml"], {"executor": {"instances": 1}},
         mutate=without_master_option, cost=2),
