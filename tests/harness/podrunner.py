@@ -119,13 +119,19 @@ class Image:
     entrypoint: str
 
 
+#: Where pods find the interpreter that runs the tests, with its packages (a virtualenv's root).
+PYTHON_ROOT = "/opt/harness-python"
+
+
 def spark_image(spark_home: Path, extra_layers: dict[str, list[Path]] | None = None) -> Image:
     """The apache/spark image as the pyspark wheel provides it: `$SPARK_HOME=/opt/spark`, Java, Python.
 
     `extra_layers` adds directories on top (e.g. a test-built examples jar at its image path).
     """
     java = Path(shutil.which("java") or "/usr/bin/java").resolve()
-    layers: dict[str, list[Path]] = {"/opt/spark": [spark_home]}
+    # This interpreter's environment (pyspark installed) at a path of its own: where it lies on this
+    # machine may be under /tmp (a CI checkout), which the pods' /tmp emptyDir would hide.
+    layers: dict[str, list[Path]] = {"/opt/spark": [spark_home], PYTHON_ROOT: [Path(sys.prefix)]}
     for target, dirs in (extra_layers or {}).items():
         layers[target] = [*dirs, *layers.get(target, [])]
     return Image(
@@ -137,7 +143,7 @@ def spark_image(spark_home: Path, extra_layers: dict[str, list[Path]] | None = N
             "HOME": "/home/spark",  # the image's user has no home directory either
             "LANG": "C.UTF-8",
             # the image's python3 imports pyspark from $SPARK_HOME/python; this one has it installed
-            "PYSPARK_PYTHON": sys.executable,
+            "PYSPARK_PYTHON": f"{PYTHON_ROOT}/bin/{Path(sys.executable).name}",
         },
         workdir="/opt/spark/work-dir",
         entrypoint="/opt/entrypoint.sh",
