@@ -16,10 +16,8 @@ from typing import Any, NamedTuple
 
 from sparkhelm.chart.files import shared_default_values
 from sparkhelm.spec import naming, schema
-from sparkhelm.spec.layers import Values, coalesce, get, user_values
+from sparkhelm.spec.layers import Values, coalesce, get, merge, user_values
 
-#: Where the shared secret of Spark's RPC authentication goes in the values.
-RPC_SECRET_PATH = ("security", "rpc", "secret")
 #: The generated secret: letters and digits, as the chart's own `randAlphaNum` fallback makes them.
 #: 64 characters of 62 are about 381 bits, well over the 256 Spark generates itself.
 RPC_SECRET_LENGTH = 64
@@ -65,18 +63,6 @@ def needs_rpc_secret(effective: Values) -> bool:
     return bool(rpc.get("authenticate")) and not rpc.get("secret") and not rpc.get("existingSecret")
 
 
-def with_rpc_secret(values: Values, secret: str) -> Values:
-    """`values` with `security.rpc.secret` set and the user's other `security` keys kept (maps on the way copied)."""
-    out = dict(values)
-    node = out
-    for step in RPC_SECRET_PATH[:-1]:
-        child = node.get(step)
-        node[step] = dict(child) if isinstance(child, dict) else {}
-        node = node[step]
-    node[RPC_SECRET_PATH[-1]] = secret
-    return out
-
-
 def compute(
     chart_dir: Path,
     values_files: Sequence[str | Path] = (),
@@ -101,5 +87,5 @@ def compute(
     computed: dict[str, Any] = {"nameOverride": app_name}
     computed.update((key, value) for key, value in user.items() if key != "nameOverride")
     if needs_rpc_secret(effective):
-        computed = with_rpc_secret(computed, generate_rpc_secret())
+        computed = merge(computed, {"security": {"rpc": {"secret": generate_rpc_secret()}}})
     return AppValues(app_name=app_name, values=computed)
