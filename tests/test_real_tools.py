@@ -17,6 +17,7 @@ from types import ModuleType
 
 import pytest
 
+from tests import tools
 from tests.conftest import ROOT
 from tests.tools import LAYOUT, tool
 
@@ -148,11 +149,23 @@ def test_the_pinned_wheels_cover_the_layout_tests_use() -> None:
 # --- tests/tools.py ----------------------------------------------------------------------------
 
 
-def test_tool_skips_without_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tool_skips_without_the_variable_or_the_repositorys_tools(monkeypatch: pytest.MonkeyPatch,
+                                                                  tmp_path: Path) -> None:
     monkeypatch.delenv("SPARKHELM_TOOLS", raising=False)
     monkeypatch.delenv("SPARKHELM_REQUIRE_TOOLS", raising=False)
-    with pytest.raises(pytest.skip.Exception):
+    monkeypatch.setattr(tools, "ROOT", tmp_path)  # a checkout without .tools/
+    with pytest.raises(pytest.skip.Exception, match=r"\.tools/helm4/helm"):
         tool("helm4")
+
+
+def test_without_the_variable_the_repositorys_tools_are_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SPARKHELM_TOOLS", raising=False)
+    monkeypatch.setattr(tools, "ROOT", tmp_path)
+    binary = tmp_path / ".tools" / "helm4" / "helm"
+    binary.parent.mkdir(parents=True)
+    binary.write_bytes(_script("v4.3.1"))
+    binary.chmod(0o755)
+    assert tool("helm4") == binary
 
 
 def test_tool_fails_when_required_and_missing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -161,7 +174,8 @@ def test_tool_fails_when_required_and_missing(monkeypatch: pytest.MonkeyPatch, t
     with pytest.raises(pytest.fail.Exception, match="helm4: no executable"):
         tool("helm4")
     monkeypatch.delenv("SPARKHELM_TOOLS")
-    with pytest.raises(pytest.fail.Exception, match="SPARKHELM_TOOLS is not set"):
+    monkeypatch.setattr(tools, "ROOT", tmp_path)  # nor in the repository's .tools/
+    with pytest.raises(pytest.fail.Exception, match="helm4: no executable"):
         tool("helm4")
     monkeypatch.delenv("SPARKHELM_REQUIRE_TOOLS")
     monkeypatch.setenv("SPARKHELM_TOOLS", str(tmp_path))

@@ -1,8 +1,9 @@
 """The real helm, kubectl and helmfile binaries, as scripts/fetch_tools.py lays them out.
 
-`SPARKHELM_TOOLS` names the folder (CI fetches into `.tools/`). Without it, tests that need a
-binary skip; with `SPARKHELM_REQUIRE_TOOLS=1` (CI) a missing binary fails the test instead, so a
-broken fetch step cannot turn the real-binary tests into silent skips.
+`SPARKHELM_TOOLS` names the folder, else `.tools/` of the repository (where CI and the README fetch
+them, and where the benchmarks look too). Without the binaries, tests that need one skip; with
+`SPARKHELM_REQUIRE_TOOLS=1` (CI) a missing binary fails the test instead, so a broken fetch step
+cannot turn the real-binary tests into silent skips.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import ROOT
 
 #: tool name -> path under SPARKHELM_TOOLS (the layout of scripts/fetch_tools.py)
 LAYOUT = {
@@ -26,15 +29,11 @@ LAYOUT = {
 def tool(name: str) -> Path:
     """The binary `name` (a key of LAYOUT); skips or fails the calling test when it is not there."""
     relative = LAYOUT[name]
-    root = os.environ.get("SPARKHELM_TOOLS", "")
+    root = os.environ.get("SPARKHELM_TOOLS") or str(ROOT / ".tools")
     required = os.environ.get("SPARKHELM_REQUIRE_TOOLS", "") == "1"
-    if not root:
-        if required:
-            pytest.fail("SPARKHELM_REQUIRE_TOOLS=1 but SPARKHELM_TOOLS is not set")
-        pytest.skip("SPARKHELM_TOOLS is not set (scripts/fetch_tools.py DEST fetches the real binaries)")
     path = Path(root) / relative
     if not (path.is_file() and os.access(path, os.X_OK)):
-        message = f"{name}: no executable {path} (run scripts/fetch_tools.py {root})"
+        message = f"{name}: no executable {path} (python scripts/fetch_tools.py {root} fetches the real binaries)"
         if required:
             pytest.fail(message)
         pytest.skip(message)
