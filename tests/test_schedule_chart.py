@@ -26,6 +26,7 @@ from tests.conftest import CHART, render_objects
 from tests.invariants import parse_spark_defaults, validate_strictly
 from tests.pss import restricted_violations
 from tests.test_render_matrix import KUBE_VERSIONS, LONGEST
+from tests.tools import tool
 
 Obj = dict[str, Any]
 CRON = {"cron": "0 2 * * *"}
@@ -256,22 +257,13 @@ def test_a_single_run_renders_as_before(tmp_path: Path) -> None:
 SCHEDULE_VALUES = CHART / "ci" / "schedule-values.yaml"
 
 
-def _helm(name: str) -> Path:
-    binary = Path(os.environ.get("SPARKHELM_TOOLS") or "/nonexistent") / name / "helm"
-    if not binary.is_file():
-        if os.environ.get("SPARKHELM_REQUIRE_TOOLS") == "1":
-            pytest.fail(f"{binary} is missing (SPARKHELM_REQUIRE_TOOLS=1)")
-        pytest.skip("SPARKHELM_TOOLS does not hold the helm binaries")
-    return binary
-
-
 @pytest.mark.parametrize("helm", ["helm3", "helm4"])
 def test_real_helm_installs_the_schedule_on_the_emulator(tmp_path: Path, helm: str) -> None:
     """helm install of ci/schedule-values.yaml: the API server (emulated, Kubernetes' schemas) takes the CronJob."""
     from tests.harness import RunningCluster
     from tests.harness.controllers import CRONJOBS
 
-    binary = _helm(helm)
+    binary = tool(helm)
     cluster = RunningCluster(tmp_path, namespaces=("default", "team-a"))
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "HELM_CONFIG_HOME": str(tmp_path / "c"),
            "HELM_CACHE_HOME": str(tmp_path / "k"), "HELM_DATA_HOME": str(tmp_path / "d")}
